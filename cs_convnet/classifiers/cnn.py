@@ -1,0 +1,139 @@
+"""ThreeLayerConvNet: conv - relu - 2x2 max pool - affine - relu - affine - softmax.
+
+The constructor is provided; learners write the forward and backward passes
+in :meth:`ThreeLayerConvNet.loss` between ``### BEGIN SOLUTION`` and
+``### END SOLUTION``, with the fused fast layers of :mod:`cs_convnet.layer_utils`.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..layer_utils import (
+    affine_relu_backward,
+    affine_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+from ..layers import affine_backward, affine_forward, softmax_loss
+from .convnet import _check_dtype, _check_reg, check_images, check_input_dim
+
+
+class ThreeLayerConvNet:
+    """A three-layer convolutional network::
+
+        conv - relu - 2x2 max pool - affine - relu - affine - softmax
+
+    The convolution has stride 1 and zero padding ``(filter_size - 1) // 2``,
+    so it keeps the height and width of its input; the pool halves them.
+
+    Parameters
+    ----------
+    input_dim : tuple (C, H, W), the size of an input image; H and W must be even
+    num_filters : int, F, the number of filters of the conv layer
+    filter_size : int, odd, the height and width of the filters
+    hidden_dim : int, the number of units of the hidden affine layer
+    num_classes : int, the number of scores to produce
+    weight_scale : float > 0, standard deviation of the normal initial weights
+    reg : float >= 0, L2 regularization strength: the loss adds ``0.5 * reg * sum(W**2)``
+    dtype : np.float32 or np.float64; float64 for gradient checks
+    seed : None or int, makes the initial weights reproducible
+
+    Attributes
+    ----------
+    params : dict
+        'W1' (F, C, filter_size, filter_size), 'b1' (F,),
+        'W2' (F * H/2 * W/2, hidden_dim), 'b2' (hidden_dim,),
+        'W3' (hidden_dim, num_classes), 'b3' (num_classes,)
+    conv_param, pool_param : dicts passed to the conv and pool layers
+    """
+
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
+                 weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
+        C, H, W = self.input_dim = check_input_dim(input_dim)
+        for name, value in (("num_filters", num_filters), ("filter_size", filter_size),
+                            ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if filter_size % 2 == 0:
+            raise ValueError(f"filter_size must be odd so that pad = (filter_size - 1) / 2 keeps H and W, "
+                             f"got {filter_size}")
+        if H % 2 or W % 2:
+            raise ValueError(f"the 2x2 stride-2 max pool needs an even height and width, got input_dim {input_dim} "
+                             f"(H={H}, W={W}): (H - 2)/2 + 1 must be a whole number")
+        if not isinstance(weight_scale, numbers.Real) or not weight_scale > 0:
+            raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
+        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be None or an integer, got {seed!r}")
+        self.reg = _check_reg(reg)
+        self.dtype = _check_dtype(dtype)
+        self.num_filters, self.filter_size = int(num_filters), int(filter_size)
+        self.hidden_dim, self.num_classes = int(hidden_dim), int(num_classes)
+        self.conv_param = {"stride": 1, "pad": (self.filter_size - 1) // 2}
+        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+        rng = np.random.default_rng(seed)
+        shapes = {
+            "W1": (self.num_filters, C, self.filter_size, self.filter_size), "b1": (self.num_filters,),
+            "W2": (self.num_filters * (H // 2) * (W // 2), self.hidden_dim), "b2": (self.hidden_dim,),
+            "W3": (self.hidden_dim, self.num_classes), "b3": (self.num_classes,),
+        }
+        self.params = {
+            name: (weight_scale * rng.standard_normal(shape) if name.startswith("W") else np.zeros(shape))
+            .astype(self.dtype)
+            for name, shape in shapes.items()
+        }
+
+    @property
+    def spec(self):
+        """This network in the spec language of :mod:`cs_convnet.classifiers.convnet` (used by the summary)."""
+        return f"conv{self.filter_size}-{self.num_filters} relu pool2 fc{self.hidden_dim} relu fc{self.num_classes}"
+
+    def loss(self, X, y=None):
+        """Class scores, or the softmax loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, C, H, W), (C, H, W) = input_dim
+        y : None, or int ndarray of shape (N,) with labels in [0, num_classes)
+
+        Returns
+        -------
+        If y is None:
+            scores : ndarray of shape (N, num_classes)
+        Otherwise:
+            loss : float, the softmax loss plus ``0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))``
+            grads : dict with the keys of self.params, each gradient of its
+                parameter's shape and dtype
+
+        The input images need no gradient: call the first layer's backward with
+        ``need_dx=False``, which skips that (costly) computation.
+        """
+        X = check_images(X, self.input_dim, self.dtype)
+        W1, b1 = self.params["W1"], self.params["b1"]
+        W2, b2 = self.params["W2"], self.params["b2"]
+        W3, b3 = self.params["W3"], self.params["b3"]
+        conv_param, pool_param = self.conv_param, self.pool_param
+
+        scores = None
+        ### BEGIN SOLUTION
+        pooled, conv_cache = conv_relu_pool_forward(X, W1, b1, conv_param, pool_param)
+        hidden, hidden_cache = affine_relu_forward(pooled, W2, b2)
+        scores, scores_cache = affine_forward(hidden, W3, b3)
+        ### END SOLUTION
+
+        if y is None:
+            return scores
+
+        loss, grads = 0.0, {}
+        ### BEGIN SOLUTION
+        loss, dscores = softmax_loss(scores, y)
+        dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
+        dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
+        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, conv_cache, need_dx=False)
+        for name in ("W1", "W2", "W3"):
+            W = self.params[name]
+            loss += 0.5 * self.reg * float(np.sum(W * W))
+            grads[name] = grads[name] + self.reg * W
+        ### END SOLUTION
+        return loss, grads

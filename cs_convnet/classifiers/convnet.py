@@ -1,0 +1,793 @@
+"""ConvNet: any network of the pattern the notes recommend, built from a readable spec.
+
+Provided code. The CS231n notes describe the common ConvNet architecture as::
+
+    INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC
+
+:class:`ConvNet` builds any such network from a short string, one token per
+layer, with ``[ ... ]xN`` for repetition. For example::
+
+    ConvNet("[conv3-32 relu]x2 pool2 [conv3-64 relu]x2 pool2 fc256 relu fc10")
+
+    # VGG-16 as in the notes (input 3x224x224):
+    "[conv3-64 relu]x2 pool2 [conv3-128 relu]x2 pool2 [conv3-256 relu]x3 pool2 "
+    "[conv3-512 relu]x3 pool2 [conv3-512 relu]x3 pool2 fc4096 relu fc4096 relu fc1000"
+
+    # with spatial batchnorm and dropout, written out:
+    "[conv3-32 bn relu conv3-32 bn relu pool2]x3 dropout0.5 fc10"
+
+Tokens (case-insensitive; ``<F>``, ``<K>``, ... are whole numbers):
+
+=============================  =====================================================
+``conv<F>-<K>``                K filters of size FxF, stride 1, pad (F-1)//2, which
+                               keeps H and W for odd F ("same" convolution)
+``conv<F>-<K>-s<S>-p<P>``      the same with stride S and/or pad P (either suffix
+                               may be left out, e.g. ``conv11-96-s4-p0``)
+``conv<FH>x<FW>-<K>-p<P>``     rectangular FH x FW filters (the pad is required)
+``pool<F>``                    FxF max pooling with stride F
+``pool<F>-s<S>``               FxF max pooling with stride S; overlapping windows
+                               (``pool3-s2``) must tile the input exactly...
+``pool<F>[-s<S>]-floor``       ...unless ``-floor`` drops the rows and columns that
+                               do not fill a window (``pool_param['floor'] = True``)
+``avgpool<F>[-s<S>][-floor]``  average pooling, same options
+``relu``                       ReLU
+``bn``                         batch normalization: spatial (per channel) after a
+                               conv or pool, over features after an fc
+``dropout<p>``                 inverted dropout with keep probability p in (0, 1]
+``fc<M>``                      fully-connected layer with M outputs
+``[ ... ]x<N>``                the layers inside, N times (groups may nest)
+=============================  =====================================================
+
+Weights are named as in CS231n: ``W1, b1`` for the first conv or fc layer,
+``W2, b2`` for the second, ...; a ``bn`` takes the number of the conv or fc
+layer it normalizes (``gamma3, beta3`` follow ``W3``).
+
+The spec language is shared with :mod:`cs_convnet.summary` (which describes a
+network without allocating it) and :mod:`cs_convnet.surgery` (which turns fc
+layers into convolutions). :func:`parse_spec` and :func:`plan` accept any
+sequence of tokens; :class:`ConvNet` additionally insists on the pattern above
+(at least one layer, convs and pools before any fc, ending with an fc).
+"""
+
+import math
+import numbers
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import fast_layers
+from ..layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
+from ..shape_checks import output_size
+
+SPEC_HELP = (
+    "tokens are conv<F>-<K>[-s<S>][-p<P>], pool<F>[-s<S>][-floor], avgpool<F>[-s<S>][-floor], "
+    "relu, bn, dropout<p>, fc<M>, and groups [ ... ]x<N>"
+)
+
+
+# --------------------------------------------------------------------------
+# The layers of a spec: what each token means, its output shape and its parameters
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conv:
+    """``conv<F>-<K>[-s<S>][-p<P>]``: K filters of shape (C, F, F).
+
+    ``conv<FH>x<FW>-<K>-p<P>`` gives rectangular FH x FW filters (the pad must
+    then be explicit); net surgery uses them for fc layers on non-square volumes.
+    """
+
+    size: int
+    filters: int
+    stride: int = 1
+    pad: int = None  # None: (size - 1) // 2
+    width: int = None  # None: size (square filters)
+
+    @property
+    def filter_width(self):
+        return self.size if self.width is None else self.width
+
+    @property
+    def padding(self):
+        return (self.size - 1) // 2 if self.pad is None else self.pad
+
+    @property
+    def conv_param(self):
+        return {"stride": self.stride, "pad": self.padding}
+
+    @property
+    def token(self):
+        size = f"{self.size}" if self.width is None else f"{self.size}x{self.width}"
+        suffix = (f"-s{self.stride}" if self.stride != 1 else "") + (f"-p{self.pad}" if self.pad is not None else "")
+        return f"conv{size}-{self.filters}{suffix}"
+
+    @property
+    def name(self):
+        return self.token.upper()
+
+    def output_shape(self, shape):
+        C, H, W = shape
+        H_out = output_size(H, self.size, self.padding, self.stride, "height")
+        W_out = output_size(W, self.filter_width, self.padding, self.stride, "width")
+        return (self.filters, H_out, W_out)
+
+    def param_shapes(self, shape):
+        return {"W": (self.filters, shape[0], self.size, self.filter_width), "b": (self.filters,)}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """``pool<F>[-s<S>][-floor]`` (max) or ``avgpool<F>...`` (average)."""
+
+    size: int
+    stride: int = None  # None: size (non-overlapping windows)
+    floor: bool = False
+    average: bool = False
+
+    @property
+    def step(self):
+        return self.size if self.stride is None else self.stride
+
+    @property
+    def pool_param(self):
+        param = {"pool_height": self.size, "pool_width": self.size, "stride": self.step}
+        if self.floor:
+            param["floor"] = True
+        return param
+
+    @property
+    def token(self):
+        return (
+            ("avgpool" if self.average else "pool") + str(self.size)
+            + (f"-s{self.stride}" if self.stride is not None else "") + ("-floor" if self.floor else "")
+        )
+
+    @property
+    def name(self):
+        return self.token.upper()
+
+    def output_shape(self, shape):
+        C, H, W = shape
+        H_out = output_size(H, self.size, 0, self.step, "height", floor=self.floor)
+        W_out = output_size(W, self.size, 0, self.step, "width", floor=self.floor)
+        return (C, H_out, W_out)
+
+    def param_shapes(self, shape):
+        return {}
+
+
+@dataclass(frozen=True)
+class FC:
+    """``fc<M>``: an affine layer from the flattened input volume to M outputs."""
+
+    units: int
+
+    @property
+    def token(self):
+        return f"fc{self.units}"
+
+    @property
+    def name(self):
+        return f"FC-{self.units}"
+
+    def output_shape(self, shape):
+        return (self.units,)
+
+    def param_shapes(self, shape):
+        return {"W": (math.prod(shape), self.units), "b": (self.units,)}
+
+
+@dataclass(frozen=True)
+class ReLU:
+    """``relu``."""
+
+    token = "relu"
+    name = "RELU"
+
+    def output_shape(self, shape):
+        return shape
+
+    def param_shapes(self, shape):
+        return {}
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    """``bn``: per channel on a (C, H, W) volume, per feature on a (D,) vector."""
+
+    token = "bn"
+    name = "BN"
+
+    def output_shape(self, shape):
+        return shape
+
+    def param_shapes(self, shape):
+        return {"gamma": (shape[0],), "beta": (shape[0],)}
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """``dropout<p>``: inverted dropout keeping each unit with probability p."""
+
+    keep: float
+
+    @property
+    def token(self):
+        return f"dropout{self.keep!r}"
+
+    @property
+    def name(self):
+        return self.token.upper()
+
+    def output_shape(self, shape):
+        return shape
+
+    def param_shapes(self, shape):
+        return {}
+
+
+WEIGHT_LAYERS = (Conv, FC)
+SPATIAL_LAYERS = (Conv, Pool)
+
+
+# --------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------
+
+_NUMBER = r"(\d+)"
+_PATTERNS = [
+    (re.compile(rf"conv{_NUMBER}(?:x{_NUMBER})?-{_NUMBER}((?:-[sp]\d+)*)"), "conv"),
+    (re.compile(rf"(avgpool|pool){_NUMBER}((?:-s\d+)?)(-floor)?"), "pool"),
+    (re.compile(rf"fc{_NUMBER}"), "fc"),
+    (re.compile(r"relu"), "relu"),
+    (re.compile(r"bn"), "bn"),
+    (re.compile(r"dropout(\d*\.?\d+(?:e-?\d+)?)"), "dropout"),
+]
+
+
+class _Token:
+    """A token of the spec string and where it starts, for error messages."""
+
+    def __init__(self, text, start):
+        self.text, self.start = text, start
+
+
+def _spec_error(spec, token, message):
+    """A ValueError that quotes the spec and puts a caret under the bad token."""
+    one_line = re.sub(r"\s", " ", spec)  # newlines and tabs would misplace the caret
+    caret = " " * (token.start + len("spec: ")) + "^" * max(1, len(token.text))
+    return ValueError(f"{message}\nspec: {one_line}\n{caret}\n({SPEC_HELP})")
+
+
+def _tokenize(spec):
+    tokens = []
+    for match in re.finditer(r"\[|\]\s*x\s*\d+|\]\s*x?|[^\s\[\]]+", spec, flags=re.IGNORECASE):
+        tokens.append(_Token(match.group(), match.start()))
+    return tokens
+
+
+def _positive(spec, token, text, what):
+    value = int(text)
+    if value < 1:
+        raise _spec_error(spec, token, f"{what} in '{token.text}' must be at least 1, got {value}")
+    return value
+
+
+def _parse_layer(spec, token):
+    text = token.text.lower()
+    for pattern, kind in _PATTERNS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        if kind == "conv":
+            size = _positive(spec, token, match.group(1), "the filter size F")
+            width = _positive(spec, token, match.group(2), "the filter width") if match.group(2) else None
+            filters = _positive(spec, token, match.group(3), "the number of filters K")
+            options = re.findall(r"-([sp])(\d+)", match.group(4))
+            keys = [key for key, _ in options]
+            if len(set(keys)) != len(keys):
+                raise _spec_error(spec, token, f"'{token.text}' gives the stride (-s) or pad (-p) twice")
+            values = dict(options)
+            stride = _positive(spec, token, values["s"], "the stride S") if "s" in values else 1
+            pad = int(values["p"]) if "p" in values else None
+            if width is not None and width != size and pad is None:
+                raise _spec_error(spec, token, f"'{token.text}' has rectangular filters: give the pad with -p<P>")
+            return Conv(size, filters, stride, pad, None if width == size else width)
+        if kind == "pool":
+            size = _positive(spec, token, match.group(2), "the window size F")
+            stride = _positive(spec, token, match.group(3)[2:], "the stride S") if match.group(3) else None
+            return Pool(size, stride, floor=bool(match.group(4)), average=match.group(1) == "avgpool")
+        if kind == "fc":
+            return FC(_positive(spec, token, match.group(1), "the number of outputs M"))
+        if kind == "dropout":
+            keep = float(match.group(1))
+            if not 0 < keep <= 1:
+                raise _spec_error(
+                    spec, token, f"'{token.text}': dropout takes the keep probability p, which must lie in (0, 1], "
+                    f"got {keep:g}")
+            return Dropout(keep)
+        return ReLU() if kind == "relu" else BatchNorm()
+    if re.fullmatch(r"x\d+", text):
+        raise _spec_error(spec, token, f"'{token.text}' repeats a group: close the group with ']{token.text}', "
+                          f"e.g. '[conv3-32 relu]x2'")
+    raise _spec_error(spec, token, f"unknown layer '{token.text}'")
+
+
+def parse_spec(spec):
+    """Parse a spec string (see the module docstring) into a flat list of layers.
+
+    Parameters
+    ----------
+    spec : str, or a list/tuple of token strings (joined with spaces)
+
+    Returns
+    -------
+    layers : list of Conv, Pool, FC, ReLU, BatchNorm and Dropout, groups expanded
+
+    Raises
+    ------
+    ValueError
+        For an unknown token, a bad number, or unbalanced brackets; the message
+        quotes the spec with a caret under the offending token.
+    """
+    if isinstance(spec, (list, tuple)) and all(isinstance(item, str) for item in spec):
+        spec = " ".join(spec)
+    if not isinstance(spec, str):
+        raise ValueError(f"spec must be a string such as 'conv3-16 relu pool2 fc10', got {type(spec).__name__}")
+    tokens = _tokenize(spec)
+    if not tokens:
+        raise ValueError(f"spec is empty; write one token per layer, e.g. 'conv3-16 relu pool2 fc10' ({SPEC_HELP})")
+    stack = [(None, [])]  # (opening token, layers collected inside)
+    for token in tokens:
+        if token.text == "[":
+            stack.append((token, []))
+        elif token.text.startswith("]"):
+            repeat = re.fullmatch(r"\]\s*x\s*(\d+)", token.text, flags=re.IGNORECASE)
+            if repeat is None:
+                raise _spec_error(spec, token, "a group must close with ']x<N>', e.g. '[conv3-32 relu]x2'")
+            if len(stack) == 1:
+                raise _spec_error(spec, token, "']' closes a group that was never opened")
+            count = _positive(spec, token, repeat.group(1), "the repeat count N")
+            opening, inner = stack.pop()
+            if not inner:
+                raise _spec_error(spec, opening, "empty group '[ ]'")
+            stack[-1][1].extend(inner * count)
+        else:
+            stack[-1][1].append(_parse_layer(spec, token))
+    if len(stack) > 1:
+        raise _spec_error(spec, stack[-1][0], "'[' is never closed by ']x<N>'")
+    return stack[0][1]
+
+
+def format_spec(layers):
+    """The flat spec string of a list of layers (groups written out): ``parse_spec(format_spec(l)) == l``."""
+    return " ".join(layer.token for layer in layers)
+
+
+# --------------------------------------------------------------------------
+# Geometry: the shape after every layer, and the parameter names and shapes
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One layer of a planned network.
+
+    Attributes
+    ----------
+    layer : Conv, Pool, FC, ReLU, BatchNorm or Dropout
+    input_shape, output_shape : tuple, (C, H, W) for volumes, (D,) after an fc
+    params : dict, parameter name (e.g. 'W3', 'gamma3') -> shape
+    """
+
+    layer: object
+    input_shape: tuple
+    output_shape: tuple
+    params: dict
+
+
+def check_input_dim(input_dim, allow_flat=False):
+    """Validate ``input_dim = (C, H, W)`` (or ``(D,)`` if ``allow_flat``) and return it as a tuple of ints."""
+    lengths = (3, 1) if allow_flat else (3,)
+    if (not isinstance(input_dim, (tuple, list)) or len(input_dim) not in lengths
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1 for d in input_dim)):
+        expected = "(C, H, W) or (D,)" if allow_flat else "(C, H, W), three positive integers"
+        raise ValueError(f"input_dim must be {expected}, got {input_dim!r}")
+    return tuple(int(d) for d in input_dim)
+
+
+def plan(spec, input_dim):
+    """Walk a spec over an input volume: every layer's output shape and parameters.
+
+    Nothing is allocated, so a VGG-16 on 3x224x224 is planned in microseconds.
+
+    Parameters
+    ----------
+    spec : str, list of token strings, or list of layers from :func:`parse_spec`
+    input_dim : tuple (C, H, W), or (D,) for a spec of fc layers only
+
+    Returns
+    -------
+    steps : list of :class:`Step`, one per layer
+
+    Raises
+    ------
+    ValueError
+        When a layer does not fit its input: a conv or pool whose
+        ``(W - F + 2P)/S + 1`` is not a whole number or which is larger than its
+        padded input, a conv or pool after an fc, or a bn with no conv or fc
+        before it to take its number. The message names the layer and its input.
+    """
+    layers = spec if _is_layer_list(spec) else parse_spec(spec)
+    shape = check_input_dim(input_dim, allow_flat=True)
+    steps = []
+    weight_number, normalized = 0, True
+    for position, layer in enumerate(layers, start=1):
+        where = f"layer {position} '{layer.token}' on input {_volume(shape)}"
+        if isinstance(layer, SPATIAL_LAYERS) and len(shape) != 3:
+            kind = "conv" if isinstance(layer, Conv) else "pool"
+            raise ValueError(f"{where}: a {kind} needs a (C, H, W) volume, not a vector "
+                             f"(convs and pools come before the first fc, which flattens its input)")
+        try:
+            output_shape = layer.output_shape(shape)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        shapes = layer.param_shapes(shape)
+        if isinstance(layer, WEIGHT_LAYERS):
+            weight_number += 1
+            normalized = False
+            names = {f"W{weight_number}": shapes["W"], f"b{weight_number}": shapes["b"]}
+        elif isinstance(layer, BatchNorm):
+            if normalized:
+                raise ValueError(f"{where}: a bn must follow a conv or fc layer that no other bn normalizes yet; "
+                                 f"it takes that layer's number (gamma3, beta3 after W3)")
+            normalized = True
+            names = {f"gamma{weight_number}": shapes["gamma"], f"beta{weight_number}": shapes["beta"]}
+        else:
+            names = {}
+        steps.append(Step(layer, shape, output_shape, names))
+        shape = output_shape
+    return steps
+
+
+def _is_layer_list(spec):
+    return isinstance(spec, (list, tuple)) and all(isinstance(item, (Conv, Pool, FC, ReLU, BatchNorm, Dropout))
+                                                   for item in spec) and len(spec) > 0
+
+
+def _volume(shape):
+    return " x ".join(map(str, shape))
+
+
+def check_pattern(layers):
+    """Raise unless ``layers`` follow INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC."""
+    if not layers or not isinstance(layers[-1], FC):
+        last = layers[-1].token if layers else "nothing"
+        raise ValueError(f"a ConvNet spec must end with the fc layer that gives the class scores, e.g. 'fc10'; "
+                         f"this one ends with '{last}'")
+
+
+# --------------------------------------------------------------------------
+# Forward and backward through a planned list of layers
+# --------------------------------------------------------------------------
+
+class LayerStack:
+    """Runs the forward and backward passes of planned layers on a params dict.
+
+    Shared by :class:`ConvNet` and the fully-convolutional nets of
+    :mod:`cs_convnet.surgery`. ``bn_params`` and ``dropout_params`` hold one
+    dict per bn and dropout layer, in order, as in CS231n.
+    """
+
+    def __init__(self, steps, dropout_seed=None):
+        self.steps = list(steps)
+        self.bn_params = [{"mode": "train"} for step in self.steps if isinstance(step.layer, BatchNorm)]
+        self.dropout_params = [
+            {"mode": "train", "p": step.layer.keep} | ({} if dropout_seed is None else {"seed": dropout_seed})
+            for step in self.steps if isinstance(step.layer, Dropout)
+        ]
+
+    def set_mode(self, mode):
+        for param in self.bn_params + self.dropout_params:
+            param["mode"] = mode
+
+    def forward(self, x, params):
+        """Run every layer on ``x`` of shape (N, C, H, W); return ``(out, caches)``."""
+        caches = []
+        bn_index = dropout_index = 0
+        first_weight = True
+        for step in self.steps:
+            layer, names = step.layer, list(step.params)
+            if isinstance(layer, Conv):
+                out, cache = fast_layers.conv_forward_fast(x, params[names[0]], params[names[1]], layer.conv_param)
+                cache = (cache, first_weight)
+            elif isinstance(layer, FC):
+                out, cache = affine_forward(x, params[names[0]], params[names[1]])
+                cache = (cache, first_weight)
+            elif isinstance(layer, Pool):
+                forward = fast_layers.avg_pool_forward_fast if layer.average else fast_layers.max_pool_forward_fast
+                out, cache = forward(x, layer.pool_param)
+            elif isinstance(layer, ReLU):
+                out, cache = relu_forward(x)
+            elif isinstance(layer, BatchNorm):
+                normalize = spatial_batchnorm_forward if x.ndim == 4 else batchnorm_forward
+                out, cache = normalize(x, params[names[0]], params[names[1]], self.bn_params[bn_index])
+                bn_index += 1
+            else:
+                out, cache = dropout_forward(x, self.dropout_params[dropout_index])
+                dropout_index += 1
+            first_weight = first_weight and not isinstance(layer, WEIGHT_LAYERS)
+            caches.append(cache)
+            x = out
+        return x, caches
+
+    def backward(self, dout, caches):
+        """Backward through every layer; return the gradients as a dict named like ``params``.
+
+        The input images need no gradient, so the first conv or fc skips its dx
+        (and everything before it is not visited).
+        """
+        grads = {}
+        for step, cache in zip(reversed(self.steps), reversed(caches)):
+            layer, names = step.layer, list(step.params)
+            if isinstance(layer, Conv):
+                conv_cache, first = cache
+                dx, dw, db = fast_layers.conv_backward_fast(dout, conv_cache, need_dx=not first)
+                grads[names[0]], grads[names[1]] = dw, db
+                if first:
+                    break
+            elif isinstance(layer, FC):
+                affine_cache, first = cache
+                dx, dw, db = affine_backward(dout, affine_cache)
+                grads[names[0]], grads[names[1]] = dw, db
+                if first:
+                    break
+            elif isinstance(layer, Pool):
+                backward = fast_layers.avg_pool_backward_fast if layer.average else fast_layers.max_pool_backward_fast
+                dx = backward(dout, cache)
+            elif isinstance(layer, ReLU):
+                dx = relu_backward(dout, cache)
+            elif isinstance(layer, BatchNorm):
+                normalize = spatial_batchnorm_backward if dout.ndim == 4 else batchnorm_backward_alt
+                dx, grads[names[0]], grads[names[1]] = normalize(dout, cache)
+            else:
+                dx = dropout_backward(dout, cache)
+            dout = dx
+        return grads
+
+
+# --------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------
+
+class ConvNet:
+    """A ConvNet of the pattern INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC.
+
+    Parameters
+    ----------
+    spec : str
+        The layers, e.g. ``"[conv3-32 relu]x2 pool2 [conv3-64 relu]x2 pool2 fc256 relu fc10"``;
+        see the module docstring for every token. The last fc gives the number
+        of classes.
+    input_dim : tuple (C, H, W), default (3, 32, 32)
+    normalization : None or 'batchnorm'
+        'batchnorm' inserts a ``bn`` after every conv and every fc but the last
+        (spatial batchnorm after convs), before the ReLU. Or write ``bn``
+        tokens in the spec yourself; not both.
+    dropout_keep_ratio : float in (0, 1], default 1
+        Below 1, inserts ``dropout<p>`` before every fc layer. Or write
+        ``dropout<p>`` tokens in the spec yourself; not both.
+    weight_scale : None or float > 0
+        None (default): He/Kaiming initialization, normal with standard
+        deviation ``sqrt(2 / fan_in)`` for layers followed by a ReLU and
+        ``sqrt(1 / fan_in)`` for the others (the score layer), where fan_in is
+        C*F*F for a conv and D for an fc. A float: that standard deviation for
+        every layer. Biases and beta start at 0, gamma at 1.
+    reg : float >= 0, L2 regularization strength: the loss adds ``0.5 * reg * sum(W**2)``
+        over every conv and fc weight (not biases, gamma or beta).
+    dtype : np.float32 or np.float64, of every parameter and computation
+    seed : None or int
+        Makes the run reproducible: the initial weights, and the dropout masks,
+        which are fresh on every training call, drawn from a generator the model
+        keeps (and a pickled model carries, so a resumed run continues exactly).
+    dropout_seed : None or int
+        If given, every dropout mask is the same on every call (CS231n's
+        convention, for gradient checking); leave None for training.
+
+    Attributes
+    ----------
+    params : dict, 'W1', 'b1', ..., 'gamma<k>', 'beta<k>' -> ndarray
+    steps : list of :class:`Step`, every layer with its input and output shapes
+    bn_params, dropout_params : lists of dicts, one per bn and dropout layer
+    spec : str, the flat spec with groups written out
+    num_classes : int
+
+    Examples
+    --------
+    >>> model = ConvNet("[conv3-8 relu]x2 pool2 fc10", input_dim=(3, 8, 8), seed=0)
+    >>> sorted(model.params)
+    ['W1', 'W2', 'W3', 'b1', 'b2', 'b3']
+    >>> model.params['W3'].shape  # 8 channels of 4x4 after the pool, flattened
+    (128, 10)
+    >>> model.summary().total_params  # 3*3*3*8 + 8  +  3*3*8*8 + 8  +  128*10 + 10
+    2098
+    """
+
+    def __init__(self, spec, input_dim=(3, 32, 32), normalization=None, dropout_keep_ratio=1, weight_scale=None,
+                 reg=0.0, dtype=np.float32, seed=None, dropout_seed=None):
+        layers = parse_spec(spec)
+        check_pattern(layers)
+        self.input_dim = check_input_dim(input_dim)
+        if normalization not in (None, "batchnorm"):
+            raise ValueError(f"normalization must be None or 'batchnorm', got {normalization!r}")
+        if not isinstance(dropout_keep_ratio, numbers.Real) or not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], "
+                             f"got {dropout_keep_ratio!r}")
+        if weight_scale is not None and (not isinstance(weight_scale, numbers.Real) or not weight_scale > 0):
+            raise ValueError(f"weight_scale must be None (He initialization) or a positive float, got {weight_scale!r}")
+        self.reg = _check_reg(reg)
+        self.dtype = _check_dtype(dtype)
+        for name, value in (("seed", seed), ("dropout_seed", dropout_seed)):
+            if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+                                      or value < 0):
+                raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
+        if normalization == "batchnorm":
+            if any(isinstance(layer, BatchNorm) for layer in layers):
+                raise ValueError("normalization='batchnorm' inserts a bn after every conv and hidden fc; "
+                                 "the spec already has bn tokens: use one or the other")
+            layers = _with_batchnorm(layers)
+        if dropout_keep_ratio < 1:
+            if any(isinstance(layer, Dropout) for layer in layers):
+                raise ValueError("dropout_keep_ratio < 1 inserts a dropout before every fc; "
+                                 "the spec already has dropout tokens: use one or the other")
+            layers = _with_dropout(layers, float(dropout_keep_ratio))
+        self.steps = plan(layers, self.input_dim)
+        self.spec = format_spec(layers)
+        self.num_classes = layers[-1].units
+        self.weight_scale = weight_scale
+        init_rng, self._dropout_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        self.params = _initial_params(self.steps, weight_scale, self.dtype, init_rng)
+        self.dropout_seed = dropout_seed
+        self._stack = LayerStack(self.steps, dropout_seed)
+
+    def __repr__(self):
+        return f"ConvNet({self.spec!r}, input_dim={self.input_dim}, dtype={np.dtype(self.dtype).name})"
+
+    def summary(self):
+        """Per-layer output volume, memory and parameters: :func:`cs_convnet.summary.summarize` of this model.
+
+        ``print(model.summary())`` shows the table.
+        """
+        from ..summary import summarize
+
+        return summarize(self)
+
+    @property
+    def bn_params(self):
+        """One dict per bn layer, in order: 'mode' and the running statistics."""
+        return self._stack.bn_params
+
+    @bn_params.setter
+    def bn_params(self, value):
+        if len(value) != len(self._stack.bn_params):
+            raise ValueError(f"this ConvNet has {len(self._stack.bn_params)} bn layers, got {len(value)} bn_params")
+        self._stack.bn_params[:] = value
+
+    @property
+    def dropout_params(self):
+        """One dict per dropout layer, in order: 'mode', 'p' and optionally 'seed'."""
+        return self._stack.dropout_params
+
+    def loss(self, X, y=None):
+        """Class scores, or the softmax loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, C, H, W), (C, H, W) = input_dim
+        y : None, or int ndarray of shape (N,) with labels in [0, num_classes)
+
+        Returns
+        -------
+        If y is None (test mode: batchnorm uses its running averages, dropout is off):
+            scores : ndarray of shape (N, num_classes)
+        Otherwise (training mode):
+            loss : float, data loss plus ``0.5 * reg * sum(W**2)``
+            grads : dict, the gradient of the loss for every entry of ``params``
+        """
+        X = check_images(X, self.input_dim, self.dtype)
+        self._stack.set_mode("test" if y is None else "train")
+        if y is not None and self.dropout_seed is None:
+            for param in self.dropout_params:  # fresh masks, reproducible from `seed`
+                param["seed"] = int(self._dropout_rng.integers(2 ** 63))
+        scores, caches = self._stack.forward(X, self.params)
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = self._stack.backward(dscores, caches)
+        for name, W in self.params.items():
+            if name.startswith("W"):
+                loss += 0.5 * self.reg * float(np.sum(W * W))
+                grads[name] = grads[name] + self.reg * W
+        return loss, {name: grads[name].astype(self.dtype, copy=False) for name in self.params}
+
+
+def check_images(X, input_dim, dtype):
+    """Raise unless X has shape (N, *input_dim); return it as ``dtype``."""
+    if not isinstance(X, np.ndarray) or X.ndim != 4 or X.shape[1:] != tuple(input_dim):
+        got = X.shape if isinstance(X, np.ndarray) else type(X).__name__
+        raise ValueError(f"X must have shape (N, C, H, W) = (N, {', '.join(map(str, input_dim))}), got {got}")
+    return X.astype(dtype, copy=False)
+
+
+def _check_reg(reg):
+    if not isinstance(reg, numbers.Real) or isinstance(reg, bool) or not 0 <= reg < math.inf:
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    return float(reg)
+
+
+def _check_dtype(dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+    return dtype.type
+
+
+def _with_batchnorm(layers):
+    """A bn after every conv and every fc but the last."""
+    out = []
+    for index, layer in enumerate(layers):
+        out.append(layer)
+        if isinstance(layer, WEIGHT_LAYERS) and index != len(layers) - 1:
+            out.append(BatchNorm())
+    return out
+
+
+def _with_dropout(layers, keep):
+    """A dropout before every fc."""
+    out = []
+    for layer in layers:
+        if isinstance(layer, FC):
+            out.append(Dropout(keep))
+        out.append(layer)
+    return out
+
+
+def _initial_params(steps, weight_scale, dtype, rng):
+    params = {}
+    for index, step in enumerate(steps):
+        for name, shape in step.params.items():
+            if name.startswith("W"):
+                fan_in = math.prod(shape[1:]) if isinstance(step.layer, Conv) else shape[0]
+                std = weight_scale if weight_scale is not None else math.sqrt(
+                    (2.0 if _feeds_relu(steps, index) else 1.0) / fan_in)
+                params[name] = (std * rng.standard_normal(shape)).astype(dtype)
+            elif name.startswith("gamma"):
+                params[name] = np.ones(shape, dtype=dtype)
+            else:
+                params[name] = np.zeros(shape, dtype=dtype)
+    return params
+
+
+def _feeds_relu(steps, index):
+    """Whether the output of layer ``index`` reaches a ReLU through bn/dropout only."""
+    for step in steps[index + 1:]:
+        if isinstance(step.layer, ReLU):
+            return True
+        if not isinstance(step.layer, (BatchNorm, Dropout)):
+            return False
+    return False

@@ -1,0 +1,183 @@
+"""A fully-connected network of any depth, with optional batchnorm and dropout.
+
+The constructor (parameter initialization, mode plumbing) is provided;
+learners write the forward and backward passes in :meth:`FullyConnectedNet.loss`
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
+from .convnet import _check_dtype, _check_reg
+
+
+class FullyConnectedNet:
+    """A fully-connected network with L = len(hidden_dims) + 1 affine layers::
+
+        {affine - [batchnorm] - relu - [dropout]} x (L - 1) - affine - softmax
+
+    Parameters
+    ----------
+    hidden_dims : list of int, the size of every hidden layer (may be empty:
+        softmax regression)
+    input_dim : int, D, the number of inputs (3 * 32 * 32 for CIFAR-10 images)
+    num_classes : int, the number of classes
+    dropout_keep_ratio : float in (0, 1], the keep probability of dropout;
+        1 means no dropout
+    normalization : None or 'batchnorm'
+    reg : float >= 0, L2 regularization strength; the loss adds
+        ``0.5 * reg * sum(W**2)`` over every weight matrix
+    weight_scale : float > 0, standard deviation of the normal initial weights
+    dtype : np.float32 or np.float64; float64 for gradient checks
+    seed : None or int. If given, the initial weights are reproducible and
+        dropout uses this seed on every call, so its mask is the same on every
+        call (CS231n's convention, for gradient checks).
+
+    Attributes
+    ----------
+    params : dict
+        'W1' (D, H1), 'b1' (H1,), ..., 'W<L>' (H<L-1>, num_classes), 'b<L>';
+        with batchnorm also 'gamma<i>', 'beta<i>' of shape (H<i>,) for every
+        hidden layer i < L.
+    bn_params : list of dicts, one per batchnorm layer (running statistics)
+    dropout_param : dict with 'mode', 'p' and, if seeded, 'seed'
+    num_layers : int, L
+    """
+
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
+                 normalization=None, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
+        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
+            raise ValueError(f"hidden_dims must be a list of hidden layer sizes such as [100, 100], "
+                             f"got {hidden_dims!r}")
+        hidden_dims = list(hidden_dims)
+        for name, value in [*((f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)),
+                            ("input_dim", input_dim), ("num_classes", num_classes)]:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(dropout_keep_ratio, numbers.Real) or not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], "
+                             f"got {dropout_keep_ratio!r}")
+        if normalization not in (None, "batchnorm"):
+            raise ValueError(f"normalization must be None or 'batchnorm', got {normalization!r}")
+        if not isinstance(weight_scale, numbers.Real) or not weight_scale > 0:
+            raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
+        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be None or an integer, got {seed!r}")
+
+        self.normalization = normalization
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = _check_reg(reg)
+        self.num_layers = 1 + len(hidden_dims)
+        self.dtype = _check_dtype(dtype)
+        self.input_dim = int(input_dim)
+        self.hidden_dims = [int(h) for h in hidden_dims]
+        self.num_classes = int(num_classes)
+
+        rng = np.random.default_rng(seed)
+        dims = [self.input_dim, *self.hidden_dims, self.num_classes]
+        self.params = {}
+        for i in range(1, self.num_layers + 1):
+            fan_in, fan_out = dims[i - 1], dims[i]
+            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(self.dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
+            if normalization == "batchnorm" and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=self.dtype)
+
+        # Dropout and batchnorm behave differently in training and test mode;
+        # loss() sets the mode of these dicts before every forward pass.
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": float(dropout_keep_ratio)}
+            if seed is not None:
+                self.dropout_param["seed"] = int(seed)
+        self.bn_params = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+
+    @property
+    def spec(self):
+        """This network in the spec language of :mod:`cs_convnet.classifiers.convnet` (used by the summary)."""
+        hidden = [f"fc{h}" + (" bn" if self.normalization else "") + " relu"
+                  + (f" dropout{self.dropout_param['p']:g}" if self.use_dropout else "") for h in self.hidden_dims]
+        return " ".join([*hidden, f"fc{self.num_classes}"])
+
+    def loss(self, X, y=None):
+        """Class scores, or the softmax loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim
+        y : None, or int ndarray of shape (N,) with labels in [0, num_classes)
+
+        Returns
+        -------
+        If y is None (test mode: batchnorm uses its running averages, dropout is off):
+            scores : ndarray of shape (N, num_classes); scores[i, c] is the score of class c for X[i]
+        Otherwise (training mode):
+            loss : float, the softmax loss plus ``0.5 * reg * sum(W**2)`` over W1 ... W<L>
+            grads : dict with the same keys as self.params, each gradient of the
+                shape and dtype of its parameter
+        """
+        if not isinstance(X, np.ndarray) or X.ndim < 2 or int(np.prod(X.shape[1:])) != self.input_dim:
+            got = X.shape if isinstance(X, np.ndarray) else type(X).__name__
+            raise ValueError(f"X must have shape (N, d_1, ..., d_k) with d_1 * ... * d_k = input_dim = "
+                             f"{self.input_dim}, got {got}")
+        X = X.astype(self.dtype, copy=False)
+        mode = "test" if y is None else "train"
+        if self.use_dropout:
+            self.dropout_param["mode"] = mode
+        for bn_param in self.bn_params:
+            bn_param["mode"] = mode
+
+        scores = None
+        ### BEGIN SOLUTION
+        caches = []
+        out = X
+        for i in range(1, self.num_layers):
+            out, affine_cache = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+            bn_cache = dropout_cache = None
+            if self.normalization == "batchnorm":
+                out, bn_cache = batchnorm_forward(
+                    out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i - 1])
+            out, relu_cache = relu_forward(out)
+            if self.use_dropout:
+                out, dropout_cache = dropout_forward(out, self.dropout_param)
+            caches.append((affine_cache, bn_cache, relu_cache, dropout_cache))
+        L = self.num_layers
+        scores, last_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+        ### END SOLUTION
+
+        if mode == "test":
+            return scores
+
+        loss, grads = 0.0, {}
+        ### BEGIN SOLUTION
+        loss, dscores = softmax_loss(scores, y)
+        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
+        for i in range(L - 1, 0, -1):
+            affine_cache, bn_cache, relu_cache, dropout_cache = caches[i - 1]
+            if self.use_dropout:
+                dout = dropout_backward(dout, dropout_cache)
+            dout = relu_backward(dout, relu_cache)
+            if self.normalization == "batchnorm":
+                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_alt(dout, bn_cache)
+            dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, affine_cache)
+        for i in range(1, L + 1):
+            W = self.params[f"W{i}"]
+            loss += 0.5 * self.reg * float(np.sum(W * W))
+            grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+        ### END SOLUTION
+        return loss, grads
