@@ -22,12 +22,27 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def _check_point(x, name="x"):
+    """Raise unless x is a writeable floating-point array (it is nudged in place)."""
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{name} must be a floating-point numpy array (it is nudged by h in place), "
+            f"got {getattr(x, 'dtype', type(x).__name__)}"
+        )
+    if not x.flags.writeable:
+        raise ValueError(f"{name} must be writeable: it is nudged by h in place and restored")
+
+
 def _nudged(x, index, delta, evaluate):
-    """Evaluate ``evaluate()`` with ``x[index]`` moved by ``delta``, restoring x after."""
-    old = x[index]
+    """Evaluate ``evaluate()`` with ``x[index]`` moved by ``delta``, restoring x after.
+
+    The result is copied to float64 BEFORE x is restored: a function may return
+    x itself (dropout in test mode) or a view of it.
+    """
+    old = x[index].copy()
     x[index] = old + delta
     try:
-        return evaluate()
+        return np.array(evaluate(), dtype=np.float64, copy=True)
     finally:
         x[index] = old
 
@@ -46,11 +61,15 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     -------
     grad : ndarray, same shape as x
     """
+    _check_point(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(*x.shape):
         f_plus = _nudged(x, index, h, lambda: f(x))
         f_minus = _nudged(x, index, -h, lambda: f(x))
-        grad[index] = (f_plus - f_minus) / (2 * h)
+        if f_plus.size != 1:
+            raise ValueError(f"f must return a scalar, got an array of shape {f_plus.shape}; "
+                             "use eval_numerical_gradient_array for array-valued functions")
+        grad[index] = (f_plus - f_minus).item() / (2 * h)
         if verbose:
             print(index, grad[index])
     return grad
@@ -73,15 +92,18 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     -------
     grad : ndarray, same shape as x
     """
+    _check_point(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(*x.shape):
-        pos = np.array(_nudged(x, index, h, lambda: f(x)), dtype=np.float64, copy=True)
-        neg = np.array(_nudged(x, index, -h, lambda: f(x)), dtype=np.float64, copy=True)
+        pos = _nudged(x, index, h, lambda: f(x))
+        neg = _nudged(x, index, -h, lambda: f(x))
+        if pos.shape != np.shape(df):
+            raise ValueError(f"f(x) has shape {pos.shape} but the upstream gradient df has shape {np.shape(df)}")
         grad[index] = np.sum((pos - neg) * df) / (2 * h)
     return grad
 
 
-def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, verbose=True):
     """Compare ``analytic_grad`` with numerical gradients at ``num_checks`` random entries.
 
     Parameters
@@ -92,18 +114,23 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     num_checks : int, how many random entries to check
     h : float, step of the centred difference
     seed : optional int, for the choice of entries
+    verbose : bool, print each comparison (as CS231n does)
 
     Returns
     -------
-    rel_errors : list of float, one per checked entry (also printed, as in CS231n)
+    rel_errors : list of float, one per checked entry
     """
+    _check_point(x)
+    if np.shape(analytic_grad) != x.shape:
+        raise ValueError(f"analytic_grad has shape {np.shape(analytic_grad)} but x has shape {x.shape}")
     rng = np.random.default_rng(seed)
     errors = []
     for _ in range(num_checks):
         index = tuple(int(rng.integers(m)) for m in x.shape)
-        numeric = (_nudged(x, index, h, lambda: f(x)) - _nudged(x, index, -h, lambda: f(x))) / (2 * h)
-        analytic = analytic_grad[index]
+        numeric = (_nudged(x, index, h, lambda: f(x)) - _nudged(x, index, -h, lambda: f(x))).item() / (2 * h)
+        analytic = float(analytic_grad[index])
         error = rel_error(numeric, analytic)
         errors.append(error)
-        print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
+        if verbose:
+            print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
     return errors

@@ -12,12 +12,15 @@ The contract, as in CS231n:
 The cache is a plain tuple of whatever the backward pass needs.
 """
 
+import numbers
+
 import numpy as np
 
 from .shape_checks import (
     check_labels,
     check_ndim,
     check_scores,
+    check_upstream,
     conv_geometry,
     pool_geometry,
 )
@@ -77,6 +80,7 @@ def affine_backward(dout, cache):
     db : ndarray of shape (M,)
     """
     x, w, b = cache
+    check_upstream(dout, (x.shape[0], w.shape[1]), "(N, M)")
     ### BEGIN SOLUTION
     x_rows = x.reshape(x.shape[0], -1)
     dx = (dout @ w.T).reshape(x.shape)
@@ -124,6 +128,7 @@ def relu_backward(dout, cache):
     dx : ndarray, same shape as x. The gradient flows where ``x > 0``.
     """
     x = cache
+    check_upstream(dout, x.shape, "(same as x)")
     ### BEGIN SOLUTION
     dx = dout * (x > 0)
     ### END SOLUTION
@@ -263,9 +268,10 @@ def conv_backward_naive(dout, cache):
     db : ndarray of shape (F,)
     """
     x, w, b, conv_param = cache
-    stride, pad = conv_param["stride"], conv_param["pad"]
+    stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
+    check_upstream(dout, (x.shape[0], w.shape[0], H_out, W_out), "(N, F, H', W')")
     ### BEGIN SOLUTION
-    N, F, H_out, W_out = dout.shape
+    N, F = dout.shape[:2]
     _, _, HH, WW = w.shape
     H, W = x.shape[2], x.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
@@ -343,10 +349,10 @@ def max_pool_backward_naive(dout, cache):
     dx : ndarray of shape (N, C, H, W)
     """
     x, pool_param = cache
-    pool_height, pool_width = pool_param["pool_height"], pool_param["pool_width"]
-    stride = pool_param["stride"]
+    pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
+    check_upstream(dout, x.shape[:2] + (H_out, W_out), "(N, C, H', W')")
     ### BEGIN SOLUTION
-    N, C, H_out, W_out = dout.shape
+    N, C = dout.shape[:2]
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     n_idx, c_idx = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
     for i in range(H_out):
@@ -404,10 +410,9 @@ def avg_pool_backward_naive(dout, cache):
     dx : ndarray of shape (N, C, H, W)
     """
     x, pool_param = cache
-    pool_height, pool_width = pool_param["pool_height"], pool_param["pool_width"]
-    stride = pool_param["stride"]
+    pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
+    check_upstream(dout, x.shape[:2] + (H_out, W_out), "(N, C, H', W')")
     ### BEGIN SOLUTION
-    H_out, W_out = dout.shape[2:]
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     share = dout / (pool_height * pool_width)
     for i in range(H_out):
@@ -422,27 +427,39 @@ def avg_pool_backward_naive(dout, cache):
 # Batch normalization
 # --------------------------------------------------------------------------
 
-def _check_bn(x, gamma, beta, bn_param, name="x", layout="(N, D)"):
-    check_ndim(x, 2, name, layout)
+def _check_bn(x, gamma, beta, bn_param, ndim=2, layout="(N, D)", name="x"):
+    """Validate batchnorm inputs (features or channels on axis 1); return (mode, eps, momentum)."""
+    check_ndim(x, ndim, name, layout)
     D = x.shape[1]
     for param_name, param in (("gamma", gamma), ("beta", beta)):
         if not isinstance(param, np.ndarray) or param.shape != (D,):
-            raise ValueError(f"{param_name} must have shape ({D},) to match {name} of shape {x.shape}, "
+            raise ValueError(f"{param_name} must have shape ({D},) to match {name} of shape {x.shape} {layout}, "
                              f"got {getattr(param, 'shape', type(param))}")
     if not isinstance(bn_param, dict):
         raise ValueError(f"bn_param must be a dict with key 'mode', got {type(bn_param).__name__}")
     mode = bn_param.get("mode")
     if mode not in ("train", "test"):
         raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    return mode
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"bn_param['eps'] must be a number > 0, got {eps!r}")
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+        raise ValueError(f"bn_param['momentum'] must be a number in [0, 1], got {momentum!r}")
+    for key in ("running_mean", "running_var"):
+        stat = bn_param.get(key)
+        if stat is not None and (not isinstance(stat, np.ndarray) or stat.shape != (D,)):
+            raise ValueError(f"bn_param['{key}'] must have shape ({D},) to match {name} of shape {x.shape} "
+                             f"{layout}, got {getattr(stat, 'shape', type(stat))}")
+    return mode, eps, momentum
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization over the minibatch, with running statistics.
 
     In training mode each feature is normalized with the minibatch's mean and
-    variance, then scaled by ``gamma`` and shifted by ``beta``; exponential
-    running averages of the mean and variance are kept in ``bn_param``::
+    (biased) variance, then scaled by ``gamma`` and shifted by ``beta``;
+    exponential running averages of the mean and variance are kept in
+    ``bn_param``::
 
         running_mean = momentum * running_mean + (1 - momentum) * sample_mean
         running_var  = momentum * running_var  + (1 - momentum) * sample_var
@@ -459,16 +476,17 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         'eps': added to the variance for stability (default 1e-5);
         'momentum': of the running averages (default 0.9);
         'running_mean', 'running_var': ndarrays of shape (D,), created as
-        zeros on first use and updated in place of the dict entries.
+        zeros on first use; the dict entries are replaced by the updated
+        averages after each training-mode call.
 
     Returns
     -------
     out : ndarray of shape (N, D)
-    cache : tuple used by :func:`batchnorm_backward`
+    cache : whatever :func:`batchnorm_backward` needs; here the tuple
+        (mode, x_hat, gamma, inv_std) with x_hat of shape (N, D) and
+        inv_std = 1 / sqrt(var + eps) of shape (D,)
     """
-    mode = _check_bn(x, gamma, beta, bn_param)
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
+    mode, eps, momentum = _check_bn(x, gamma, beta, bn_param)
     D = x.shape[1]
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
@@ -477,16 +495,14 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     if mode == "train":
         mean = x.mean(axis=0)
         var = x.var(axis=0)
-        inv_std = 1.0 / np.sqrt(var + eps)
-        x_hat = (x - mean) * inv_std
-        out = gamma * x_hat + beta
         running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * var
-        cache = (x_hat, gamma, inv_std)
     else:
-        x_hat = (x - running_mean) / np.sqrt(running_var + eps)
-        out = gamma * x_hat + beta
-        cache = (x_hat, gamma, 1.0 / np.sqrt(running_var + eps))
+        mean, var = running_mean, running_var
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    out = gamma * x_hat + beta
+    cache = (mode, x_hat, gamma, inv_std)
     ### END SOLUTION
     bn_param["running_mean"] = running_mean
     bn_param["running_var"] = running_var
@@ -494,8 +510,12 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
 
 def batchnorm_backward(dout, cache):
-    """Backward pass of :func:`batchnorm_forward` (training mode), step by step
-    through the computational graph.
+    """Backward pass of :func:`batchnorm_forward`, step by step through the
+    computational graph.
+
+    In training mode the minibatch mean and variance depend on every row of
+    x, so each input receives gradient through them; in test mode they are
+    constants and ``dx = dout * gamma * inv_std``.
 
     Parameters
     ----------
@@ -508,13 +528,17 @@ def batchnorm_backward(dout, cache):
     dgamma : ndarray of shape (D,)
     dbeta : ndarray of shape (D,)
     """
+    check_ndim(dout, 2, "dout", "(N, D)")
     ### BEGIN SOLUTION
-    x_hat, gamma, inv_std = cache
+    mode, x_hat, gamma, inv_std = cache
+    check_upstream(dout, x_hat.shape, "(N, D)")
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
     dx_hat = dout * gamma
-    # x_hat = xc * inv_std, with xc = x - mean and inv_std = (var + eps)^-1/2
+    if mode == "test":
+        return dx_hat * inv_std, dgamma, dbeta
+    # x_hat = xc * inv_std, with xc = x - mean, var = mean(xc**2) and inv_std = (var + eps)**-1/2
     xc = x_hat / inv_std
     dinv_std = (dx_hat * xc).sum(axis=0)
     dvar = dinv_std * -0.5 * inv_std ** 3
@@ -529,13 +553,18 @@ def batchnorm_backward_alt(dout, cache):
 
         dx = gamma * inv_std / N * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
 
-    Same inputs and outputs as :func:`batchnorm_backward`.
+    (sums over the minibatch axis), or ``dx = dout * gamma * inv_std`` in test
+    mode. Same inputs and outputs as :func:`batchnorm_backward`.
     """
+    check_ndim(dout, 2, "dout", "(N, D)")
     ### BEGIN SOLUTION
-    x_hat, gamma, inv_std = cache
+    mode, x_hat, gamma, inv_std = cache
+    check_upstream(dout, x_hat.shape, "(N, D)")
     N = dout.shape[0]
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
+    if mode == "test":
+        return dout * gamma * inv_std, dgamma, dbeta
     dx = (gamma * inv_std / N) * (N * dout - dbeta - x_hat * dgamma)
     ### END SOLUTION
     return dx, dgamma, dbeta
@@ -555,7 +584,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out : ndarray of shape (N, C, H, W)
     cache : used by :func:`spatial_batchnorm_backward`
     """
-    check_ndim(x, 4, "x", "(N, C, H, W)")
+    _check_bn(x, gamma, beta, bn_param, ndim=4, layout="(N, C, H, W)")
     N, C, H, W = x.shape
     ### BEGIN SOLUTION
     rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
@@ -578,6 +607,7 @@ def spatial_batchnorm_backward(dout, cache):
     dx : ndarray of shape (N, C, H, W)
     dgamma, dbeta : ndarrays of shape (C,)
     """
+    check_ndim(dout, 4, "dout", "(N, C, H, W)")
     N, C, H, W = dout.shape
     ### BEGIN SOLUTION
     drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
@@ -613,8 +643,10 @@ def dropout_forward(x, dropout_param):
     """
     if not isinstance(dropout_param, dict):
         raise ValueError(f"dropout_param must be a dict with keys 'p' and 'mode', got {type(dropout_param).__name__}")
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"x must be a floating-point numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
     p, mode = dropout_param.get("p"), dropout_param.get("mode")
-    if not isinstance(p, (int, float)) or not 0 < p <= 1:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
         raise ValueError(f"dropout_param['p'] is the keep probability and must lie in (0, 1], got {p!r}")
     if mode not in ("train", "test"):
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
@@ -644,7 +676,10 @@ def dropout_backward(dout, cache):
     dx : ndarray, same shape as x
     """
     dropout_param, mask = cache
+    if mask is not None:
+        check_upstream(dout, mask.shape, "(same as x)")
     ### BEGIN SOLUTION
-    dx = dout * mask if dropout_param["mode"] == "train" else dout
+    # The mask records what the forward did; the dict's 'mode' may have changed since.
+    dx = dout if mask is None else dout * mask
     ### END SOLUTION
     return dx

@@ -96,6 +96,8 @@ def conv_geometry(x, w, b, conv_param):
             f"channels disagree: x of shape {x.shape} has C={x.shape[1]} channels "
             f"but w of shape {w.shape} expects C={w.shape[1]}"
         )
+    if w.shape[2] < 1 or w.shape[3] < 1:
+        raise ValueError(f"filters must be at least 1x1, got w of shape {w.shape} (HH={w.shape[2]}, WW={w.shape[3]})")
     stride, pad = _params(conv_param, "conv_param", {"stride": 1, "pad": 0})
     H_out = output_size(x.shape[2], w.shape[2], pad, stride, "height")
     W_out = output_size(x.shape[3], w.shape[3], pad, stride, "width")
@@ -121,7 +123,10 @@ def pool_geometry(x, pool_param):
     pool_height, pool_width, stride = _params(
         pool_param, "pool_param", {"pool_height": 1, "pool_width": 1, "stride": 1}, optional={"floor"}
     )
-    floor = bool(pool_param.get("floor", False))
+    floor = pool_param.get("floor", False)
+    if not isinstance(floor, (bool, np.bool_)):
+        raise ValueError(f"pool_param['floor'] must be True or False, got {floor!r} ({type(floor).__name__})")
+    floor = bool(floor)
     H_out = output_size(x.shape[2], pool_height, 0, stride, "height", floor=floor)
     W_out = output_size(x.shape[3], pool_width, 0, stride, "width", floor=floor)
     return pool_height, pool_width, stride, H_out, W_out
@@ -140,6 +145,15 @@ def _params(param, name, minimums, optional=()):
             + f"; missing {missing}, unknown {unknown}"
         )
     return [_as_int(param[key], f"{name}['{key}']", minimum) for key, minimum in minimums.items()]
+
+
+def check_upstream(dout, expected_shape, layout):
+    """Raise unless the upstream gradient ``dout`` has the forward output's shape ``expected_shape``."""
+    if not isinstance(dout, np.ndarray) or dout.shape != tuple(expected_shape):
+        got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+        raise ValueError(
+            f"dout must have the shape of the forward output {layout} = {tuple(expected_shape)}, got {got}"
+        )
 
 
 def check_labels(y, num_samples, num_classes):
