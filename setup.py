@@ -22,6 +22,13 @@ CYTHON_DIRECTIVES = {
     "initializedcheck": False,
     "nonecheck": False,
 }
+# OpenMP lets the kernels' prange loops run on several threads, but by default
+# they run on one (cs_convnet.fast_layers.KERNEL_THREADS, chosen by measurement).
+# It is only requested where GCC's libgomp can be assumed (Linux); elsewhere the
+# loops compile to plain serial loops. CS_CONVNET_NO_OPENMP=1 turns it off.
+OPENMP = sys.platform.startswith("linux") and not os.environ.get("CS_CONVNET_NO_OPENMP")
+COMPILE_ARGS = ["-O3"] + (["-fopenmp"] if OPENMP else [])
+LINK_ARGS = ["-fopenmp"] if OPENMP else []
 
 
 class OptionalBuildExt(build_ext):
@@ -65,7 +72,8 @@ def cython_extensions():
             [str(source.relative_to(HERE))],
             include_dirs=[numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            extra_compile_args=["-O3"],
+            extra_compile_args=COMPILE_ARGS,
+            extra_link_args=LINK_ARGS,
         )
         for source in sources
     ]
@@ -97,9 +105,9 @@ setup(
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=["numpy>=2.0", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={
-        "course": ["jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7", "ipykernel"],
+        "course": ["jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7", "ipykernel", "ipywidgets"],
         "test": ["pytest>=8", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
-                 "ipykernel", "playwright>=1.40", "threadpoolctl"],
+                 "ipykernel", "ipywidgets", "playwright>=1.40", "threadpoolctl"],
     },
     entry_points=entry_points(),
 )
