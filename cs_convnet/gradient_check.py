@@ -5,6 +5,8 @@ error of order h**2; in float64 with h = 1e-5 a correct analytic gradient
 typically agrees to a relative error below 1e-7.
 """
 
+import numbers
+
 import numpy as np
 
 
@@ -13,6 +15,19 @@ def rel_error(x, y):
 
     A relative error is scale-free: an absolute difference of 1e-4 is tiny for
     gradients of size 1e3 and huge for gradients of size 1e-5.
+
+    Parameters
+    ----------
+    x, y : array_like of one shape (any), compared in float64
+
+    Returns
+    -------
+    error : float, 0.0 for empty arrays
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape:
@@ -31,6 +46,12 @@ def _check_point(x, name="x"):
         )
     if not x.flags.writeable:
         raise ValueError(f"{name} must be writeable: it is nudged by h in place and restored")
+
+
+def _check_step(h):
+    """Raise unless the step h is a finite number > 0 (h = 0 would divide by zero)."""
+    if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Real) or not 0 < h < np.inf:
+        raise ValueError(f"h is the step of the centred difference and must be a finite number > 0, got {h!r}")
 
 
 def _nudged(x, index, delta, evaluate):
@@ -62,6 +83,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     grad : ndarray, same shape as x
     """
     _check_point(x)
+    _check_step(h)
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(*x.shape):
         f_plus = _nudged(x, index, h, lambda: f(x))
@@ -85,7 +107,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     ----------
     f : callable taking x and returning an ndarray of the shape of df
     x : float ndarray of any shape, modified in place during the call and restored
-    df : ndarray, upstream gradient
+    df : ndarray of the shape of f(x), upstream gradient
     h : float, step of the centred difference
 
     Returns
@@ -93,6 +115,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad : ndarray, same shape as x
     """
     _check_point(x)
+    _check_step(h)
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(*x.shape):
         pos = _nudged(x, index, h, lambda: f(x))
@@ -109,7 +132,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     Parameters
     ----------
     f : callable taking x and returning a float
-    x : float ndarray, modified in place during the call and restored
+    x : float ndarray of any shape, modified in place during the call and restored
     analytic_grad : ndarray, same shape as x
     num_checks : int, how many random entries to check
     h : float, step of the centred difference
@@ -121,6 +144,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     rel_errors : list of float, one per checked entry
     """
     _check_point(x)
+    _check_step(h)
     if np.shape(analytic_grad) != x.shape:
         raise ValueError(f"analytic_grad has shape {np.shape(analytic_grad)} but x has shape {x.shape}")
     rng = np.random.default_rng(seed)

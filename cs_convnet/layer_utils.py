@@ -86,6 +86,11 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
 def affine_bn_relu_backward(dout, cache):
     """Backward pass of :func:`affine_bn_relu_forward`.
 
+    Parameters
+    ----------
+    dout : ndarray of shape (N, M)
+    cache : from :func:`affine_bn_relu_forward`
+
     Returns
     -------
     dx : ndarray of shape (N, d_1, ..., d_k)

@@ -22,6 +22,7 @@ from .shape_checks import (
     check_scores,
     check_upstream,
     conv_geometry,
+    float_dtype,
     pool_geometry,
 )
 
@@ -162,7 +163,7 @@ def svm_loss(x, y):
     margins = np.maximum(0, x - x[rows, y][:, None] + 1.0)
     margins[rows, y] = 0
     loss = margins.sum() / N
-    positive = (margins > 0).astype(x.dtype)
+    positive = (margins > 0).astype(float_dtype(x))  # integer scores give float gradients
     dx = positive
     dx[rows, y] -= positive.sum(axis=1)
     dx /= N
@@ -226,6 +227,7 @@ def conv_forward_naive(x, w, b, conv_param):
     out : ndarray of shape (N, F, H', W') with
         ``H' = (H - HH + 2*pad) / stride + 1`` and
         ``W' = (W - WW + 2*pad) / stride + 1``; both must be whole numbers.
+        Computed in the common floating dtype of x, w and b (float64 if all are integers).
     cache : tuple (x, w, b, conv_param)
 
     Raises
@@ -240,7 +242,7 @@ def conv_forward_naive(x, w, b, conv_param):
     N = x.shape[0]
     F, _, HH, WW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
+    out = np.zeros((N, F, H_out, W_out), dtype=float_dtype(x, w, b))
     for n in range(N):
         for f in range(F):
             for i in range(H_out):
@@ -275,9 +277,9 @@ def conv_backward_naive(dout, cache):
     _, _, HH, WW = w.shape
     H, W = x.shape[2], x.shape[3]
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(dout, w))
-    dw = np.zeros_like(w, dtype=np.result_type(dout, x))
-    db = dout.sum(axis=(0, 2, 3))
+    dx_pad = np.zeros_like(x_pad, dtype=float_dtype(dout, w))
+    dw = np.zeros_like(w, dtype=float_dtype(dout, x))
+    db = dout.sum(axis=(0, 2, 3), dtype=dw.dtype)
     for n in range(N):
         for f in range(F):
             for i in range(H_out):
@@ -353,7 +355,7 @@ def max_pool_backward_naive(dout, cache):
     check_upstream(dout, x.shape[:2] + (H_out, W_out), "(N, C, H', W')")
     ### BEGIN SOLUTION
     N, C = dout.shape[:2]
-    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    dx = np.zeros_like(x, dtype=float_dtype(x, dout))
     n_idx, c_idx = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
     for i in range(H_out):
         for j in range(W_out):
@@ -378,13 +380,14 @@ def avg_pool_forward_naive(x, pool_param):
     Returns
     -------
     out : ndarray of shape (N, C, H', W'), the mean of each window, with
-        ``H' = (H - pool_height) / stride + 1``, ``W' = (W - pool_width) / stride + 1``.
+        ``H' = (H - pool_height) / stride + 1``, ``W' = (W - pool_width) / stride + 1``;
+        float64 for integer x (a mean of integers is not an integer), else the dtype of x.
     cache : tuple (x, pool_param)
     """
     pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
     ### BEGIN SOLUTION
     N, C = x.shape[:2]
-    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    out = np.empty((N, C, H_out, W_out), dtype=float_dtype(x))  # a mean of integers is not an integer
     for i in range(H_out):
         for j in range(W_out):
             top, left = i * stride, j * stride
@@ -413,7 +416,7 @@ def avg_pool_backward_naive(dout, cache):
     pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
     check_upstream(dout, x.shape[:2] + (H_out, W_out), "(N, C, H', W')")
     ### BEGIN SOLUTION
-    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    dx = np.zeros_like(x, dtype=float_dtype(x, dout))
     share = dout / (pool_height * pool_width)
     for i in range(H_out):
         for j in range(W_out):
@@ -450,7 +453,8 @@ def _check_bn(x, gamma, beta, bn_param, ndim=2, layout="(N, D)", name="x"):
         if stat is not None and (not isinstance(stat, np.ndarray) or stat.shape != (D,)):
             raise ValueError(f"bn_param['{key}'] must have shape ({D},) to match {name} of shape {x.shape} "
                              f"{layout}, got {getattr(stat, 'shape', type(stat))}")
-    return mode, eps, momentum
+    # Python floats: a numpy float64 scalar would silently turn float32 activations into float64.
+    return mode, float(eps), float(momentum)
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -555,6 +559,16 @@ def batchnorm_backward_alt(dout, cache):
 
     (sums over the minibatch axis), or ``dx = dout * gamma * inv_std`` in test
     mode. Same inputs and outputs as :func:`batchnorm_backward`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, D), upstream gradient
+    cache : the cache of :func:`batchnorm_forward`
+
+    Returns
+    -------
+    dx : ndarray of shape (N, D)
+    dgamma, dbeta : ndarrays of shape (D,)
     """
     check_ndim(dout, 2, "dout", "(N, D)")
     ### BEGIN SOLUTION
@@ -650,7 +664,11 @@ def dropout_forward(x, dropout_param):
         raise ValueError(f"dropout_param['p'] is the keep probability and must lie in (0, 1], got {p!r}")
     if mode not in ("train", "test"):
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
-    rng = np.random.default_rng(dropout_param.get("seed"))
+    seed = dropout_param.get("seed")
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise ValueError(f"dropout_param['seed'] must be None or an integer >= 0, got {seed!r}")
+    rng = np.random.default_rng(seed)
     mask = None
     ### BEGIN SOLUTION
     if mode == "train":

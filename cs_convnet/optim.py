@@ -20,14 +20,16 @@ import numpy as np
 
 
 def _number(rule, config, key, low, high=None, low_open=False):
-    """Raise unless config[key] is a finite real number in [low, high), or (low, high) if low_open;
-    high=None means no upper bound."""
+    """Raise unless config[key] is a finite real number in [low, high), or (low, high) if low_open
+    (high=None means no upper bound); store it back as a Python float."""
     value = config[key]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{rule}: config['{key}'] must be a finite number, got {value!r} ({type(value).__name__})")
     if (value <= low if low_open else value < low) or (high is not None and value >= high):
         interval = f"{'(' if low_open else '['}{low}, {'inf' if high is None else high})"
         raise ValueError(f"{rule}: config['{key}'] must lie in {interval}, got {value!r}")
+    # A Python float: a numpy float64 scalar would silently turn float32 state into float64.
+    config[key] = float(value)
 
 
 def _prepare(rule, w, dw, config, defaults, state):
@@ -73,8 +75,17 @@ def _prepare(rule, w, dw, config, defaults, state):
 def sgd(w, dw, config=None):
     """Vanilla stochastic gradient descent: ``w -= learning_rate * dw``.
 
-    config:
-    - learning_rate: scalar learning rate (default 1e-2).
+    Parameters
+    ----------
+    w : ndarray of any shape, the weights
+    dw : ndarray of the shape of w, the gradient of the loss
+    config : dict or None
+        'learning_rate': float (default 1e-2).
+
+    Returns
+    -------
+    next_w : ndarray of the shape and dtype of w
+    config : dict, with the defaults filled in
     """
     config = _prepare("sgd", w, dw, config, {"learning_rate": 1e-2}, {})
     ### BEGIN SOLUTION
@@ -89,11 +100,20 @@ def sgd_momentum(w, dw, config=None):
         v = momentum * v - learning_rate * dw
         w = w + v
 
-    config:
-    - learning_rate: scalar learning rate (default 1e-2).
-    - momentum: scalar in [0, 1) (default 0.9); 0 gives plain sgd.
-    - velocity: array of the shape of w, a moving average of the gradients
-      (default zeros).
+    Parameters
+    ----------
+    w : ndarray of any shape, the weights
+    dw : ndarray of the shape of w, the gradient of the loss
+    config : dict or None, the hyperparameters and the velocity
+        'learning_rate': float (default 1e-2);
+        'momentum': float in [0, 1) (default 0.9), 0 gives plain sgd;
+        'velocity': ndarray of the shape of w, a moving average of the
+        gradients (default zeros).
+
+    Returns
+    -------
+    next_w : ndarray of the shape and dtype of w
+    config : dict, holding the new velocity
     """
     config = _prepare("sgd_momentum", w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9}, {"velocity"})
     _number("sgd_momentum", config, "momentum", 0, 1)
@@ -111,11 +131,21 @@ def rmsprop(w, dw, config=None):
         cache = decay_rate * cache + (1 - decay_rate) * dw**2
         w = w - learning_rate * dw / (sqrt(cache) + epsilon)
 
-    config:
-    - learning_rate: scalar learning rate (default 1e-2).
-    - decay_rate: scalar in [0, 1), decay of the squared-gradient cache (default 0.99).
-    - epsilon: small scalar > 0 that avoids dividing by zero (default 1e-8).
-    - cache: array of the shape of w, the moving average of squared gradients (default zeros).
+    Parameters
+    ----------
+    w : ndarray of any shape, the weights
+    dw : ndarray of the shape of w, the gradient of the loss
+    config : dict or None, the hyperparameters and the squared-gradient cache
+        'learning_rate': float (default 1e-2);
+        'decay_rate': float in [0, 1), decay of the squared-gradient cache (default 0.99);
+        'epsilon': float > 0 that avoids dividing by zero (default 1e-8);
+        'cache': ndarray of the shape of w, the moving average of squared
+        gradients (default zeros).
+
+    Returns
+    -------
+    next_w : ndarray of the shape and dtype of w
+    config : dict, holding the new cache
     """
     config = _prepare(
         "rmsprop", w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}, {"cache"}
@@ -142,13 +172,22 @@ def adam(w, dw, config=None):
     The step count t is incremented before the bias correction, so the first
     update uses t = 1.
 
-    config:
-    - learning_rate: scalar learning rate (default 1e-3).
-    - beta1: decay of the first moment m, in [0, 1) (default 0.9).
-    - beta2: decay of the second moment v, in [0, 1) (default 0.999).
-    - epsilon: small scalar > 0 that avoids dividing by zero (default 1e-8).
-    - m, v: arrays of the shape of w (default zeros).
-    - t: number of updates done so far (default 0).
+    Parameters
+    ----------
+    w : ndarray of any shape, the weights
+    dw : ndarray of the shape of w, the gradient of the loss
+    config : dict or None, the hyperparameters, the moments and the step count
+        'learning_rate': float (default 1e-3);
+        'beta1': decay of the first moment m, in [0, 1) (default 0.9);
+        'beta2': decay of the second moment v, in [0, 1) (default 0.999);
+        'epsilon': float > 0 that avoids dividing by zero (default 1e-8);
+        'm', 'v': ndarrays of the shape of w (default zeros);
+        't': int, the number of updates done so far (default 0).
+
+    Returns
+    -------
+    next_w : ndarray of the shape and dtype of w
+    config : dict, holding the new m, v and t
     """
     config = _prepare(
         "adam", w, dw, config,

@@ -147,6 +147,13 @@ def _params(param, name, minimums, optional=()):
     return [_as_int(param[key], f"{name}['{key}']", minimum) for key, minimum in minimums.items()]
 
 
+def float_dtype(*arrays):
+    """The dtype a layer computes in: numpy's common dtype of ``arrays`` if it is floating,
+    else float64 (integer images are averaged and convolved in float64, never truncated)."""
+    dtype = np.result_type(*arrays)
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
 def check_upstream(dout, expected_shape, layout):
     """Raise unless the upstream gradient ``dout`` has the forward output's shape ``expected_shape``."""
     if not isinstance(dout, np.ndarray) or dout.shape != tuple(expected_shape):

@@ -11,7 +11,10 @@ The model interface (CS231n):
 - ``model.params``: dict mapping parameter names to arrays;
 - ``model.loss(X, y=None)``: the scores of shape (N, C) when ``y`` is None
   (test mode: dropout off, batchnorm on running statistics), else
-  ``(loss, grads)`` with ``grads`` holding one array per parameter.
+  ``(loss, grads)`` with ``grads`` holding one array per parameter;
+- optionally ``model.bn_params``: a list of batchnorm dicts whose running
+  statistics are kept with the best parameters (they are part of the model
+  that reached the best validation accuracy).
 
 Example::
 
@@ -109,6 +112,18 @@ def _check_data(data):
     return arrays
 
 
+def _bn_params(model):
+    """The model's batchnorm dicts (CS231n's ``model.bn_params``), or [] if it has none."""
+    bn_params = getattr(model, "bn_params", None)
+    return bn_params if isinstance(bn_params, list) else []
+
+
+def _running_stats(model):
+    """Copies of the running statistics of every batchnorm dict of the model."""
+    return [{key: copy.deepcopy(bn_param[key]) for key in ("running_mean", "running_var") if key in bn_param}
+            for bn_param in _bn_params(model)]
+
+
 def _picklable(value):
     try:
         pickle.dumps(value)
@@ -198,6 +213,9 @@ class Solver:
         iteration and at the end of every epoch
     best_val_acc : float
     best_params : dict, copies of the parameters with the best validation accuracy
+    best_bn_stats : list of dicts, copies of the 'running_mean' and 'running_var' of each
+        dict in ``model.bn_params`` at the best validation accuracy (empty without batchnorm);
+        restored with ``best_params`` at the end of training
     epoch, iteration : int, epochs and iterations completed
     last_checkpoint : Path or None, the checkpoint written last
 
@@ -284,6 +302,7 @@ class Solver:
         self.iteration = 0
         self.best_val_acc = 0.0
         self.best_params = {}
+        self.best_bn_stats = []
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -424,6 +443,8 @@ class Solver:
         if self.best_params:
             for name, value in self.best_params.items():
                 self.model.params[name] = value.copy()
+            for bn_param, stats in zip(_bn_params(self.model), self.best_bn_stats):
+                bn_param.update(copy.deepcopy(stats))
 
     def _record_accuracies(self):
         train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
@@ -433,6 +454,7 @@ class Solver:
         if not self.best_params or val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_params = {name: value.copy() for name, value in self.model.params.items()}
+            self.best_bn_stats = _running_stats(self.model)
 
     def _postfix(self):
         postfix = {"epoch": self.epoch}
@@ -493,6 +515,7 @@ class Solver:
             "base_learning_rates": dict(self._base_lr),
             "best_val_acc": self.best_val_acc,
             "best_params": {name: value.copy() for name, value in self.best_params.items()},
+            "best_bn_stats": copy.deepcopy(self.best_bn_stats),
             "rng_state": copy.deepcopy(self.rng.bit_generator.state),
             "epoch_order": None if self._epoch_order is None else self._epoch_order.copy(),
         }
@@ -536,6 +559,7 @@ class Solver:
         self._base_lr = dict(state["base_learning_rates"]) or self._base_lr
         self.best_val_acc = state["best_val_acc"]
         self.best_params = {name: value.copy() for name, value in state["best_params"].items()}
+        self.best_bn_stats = copy.deepcopy(state.get("best_bn_stats", []))
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = copy.deepcopy(state["rng_state"])
         order = state["epoch_order"]

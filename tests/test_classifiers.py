@@ -1,36 +1,28 @@
 """Tests of cs_convnet.classifiers: FullyConnectedNet, ThreeLayerConvNet and ConvNet with its spec language."""
 
+import inspect
 import math
 
 import numpy as np
 import pytest
-from conftest import DTYPE_IDS, FLOAT_DTYPES
+from conftest import DTYPE_IDS, FLOAT_DTYPES, assert_extends_signature, assert_gradient_close
 
 from cs_convnet import optim
 from cs_convnet.classifiers import ConvNet, FullyConnectedNet, ThreeLayerConvNet, parse_spec, plan
 from cs_convnet.classifiers.convnet import FC, BatchNorm, Conv, Dropout, Pool, ReLU, format_spec
-from cs_convnet.gradient_check import eval_numerical_gradient, rel_error
-
-# A whole network's loss is a composition of many layers, ReLU kinks included,
-# differenced at h = 1e-5: correct gradients land near 1e-8 on the worst entry,
-# wrong ones at 1e-2 or more. (Single layers are held to GRAD_TOL = 1e-7.)
-MODEL_GRAD_TOL = 1e-6
-# A gradient that is exactly zero in theory (a bias followed by batchnorm) is
-# only compared in absolute terms: its centred difference is rounding noise.
-ZERO_GRAD_ATOL = 1e-8
-
+from cs_convnet.gradient_check import eval_numerical_gradient
 
 def assert_gradients(model, X, y):
-    """Is every analytic gradient of model.loss within MODEL_GRAD_TOL of centred differences?"""
+    """Is every analytic gradient of model.loss within the conftest tolerance of centred differences?
+
+    A whole network's loss is a composition of many layers, ReLU kinks included;
+    differenced at h = 1e-5, correct gradients land near 1e-8 on the worst entry,
+    wrong ones at 1e-2 or more."""
     _, grads = model.loss(X, y)
     assert sorted(grads) == sorted(model.params)
     for name, param in model.params.items():
         numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], param, verbose=False)
-        assert grads[name].shape == param.shape, name
-        if np.abs(numeric).max() < ZERO_GRAD_ATOL:
-            assert np.abs(grads[name]).max() < ZERO_GRAD_ATOL, name
-        else:
-            assert rel_error(numeric, grads[name]) < MODEL_GRAD_TOL, name
+        assert_gradient_close(grads[name], numeric, name)
 
 
 def data(rng, N, shape, num_classes):
@@ -352,6 +344,9 @@ BAD_FC_ARGS = {
     "weight-scale": (dict(weight_scale=0), r"weight_scale must be a positive number"),
     "reg": (dict(reg=float("nan")), r"reg must be a finite number >= 0"),
     "dtype": (dict(dtype="float16"), r"dtype must be np.float32 or np.float64, got float16"),
+    "negative-seed": (dict(seed=-1), r"seed must be None or an integer >= 0, got -1"),
+    "keep-ratio-bool": (dict(dropout_keep_ratio=True), r"dropout_keep_ratio.*\(0, 1\], got True"),
+    "weight-scale-inf": (dict(weight_scale=float("inf")), r"weight_scale must be a positive number, got inf"),
 }
 
 
@@ -370,6 +365,8 @@ BAD_THREE_LAYER_ARGS = {
     "num-filters": (dict(num_filters=0), r"num_filters must be a positive integer"),
     "hidden-dim": (dict(hidden_dim=None), r"hidden_dim must be a positive integer"),
     "weight-scale": (dict(weight_scale=0.0), r"weight_scale must be a positive number"),
+    "weight-scale-bool": (dict(weight_scale=True), r"weight_scale must be a positive number, got True"),
+    "negative-seed": (dict(seed=-3), r"seed must be None or an integer >= 0, got -3"),
 }
 
 
@@ -467,3 +464,16 @@ def test_solver_trains_a_convnet_with_batchnorm_and_dropout_unchanged(rng):
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
     assert all(param["mode"] == "test" for param in model.bn_params + model.dropout_params)
+
+
+def test_constructors_and_loss_have_the_cs231n_signatures():
+    """Do the classifiers take CS231n's arguments, in CS231n's order, with CS231n's defaults?"""
+    empty = inspect.Parameter.empty
+    assert_extends_signature(FullyConnectedNet, [
+        ("hidden_dims", empty), ("input_dim", 3 * 32 * 32), ("num_classes", 10), ("dropout_keep_ratio", 1),
+        ("normalization", None), ("reg", 0.0), ("weight_scale", 1e-2), ("dtype", np.float32), ("seed", None)])
+    assert_extends_signature(ThreeLayerConvNet, [
+        ("input_dim", (3, 32, 32)), ("num_filters", 32), ("filter_size", 7), ("hidden_dim", 100),
+        ("num_classes", 10), ("weight_scale", 1e-3), ("reg", 0.0), ("dtype", np.float32)])
+    for model in (FullyConnectedNet, ThreeLayerConvNet, ConvNet):
+        assert str(inspect.signature(model.loss)) == "(self, X, y=None)"

@@ -1,6 +1,8 @@
 """Tests of the `cs-convnet` dispatcher (cs_convnet.cli) and `python -m cs_convnet`."""
 
+import ast
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +114,25 @@ def test_python_dash_m_and_the_script_work(tmp_path):
                           "--dest", str(tmp_path / "out")], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "out" / "cifar-10-batches-py" / "data_batch_5").is_file()
+
+
+def setup_requirements():
+    """{'install': [...], 'course': [...], 'test': [...]}: the distribution names setup.py asks for."""
+    tree = ast.parse((REPO / "setup.py").read_text(encoding="utf-8"))
+    call = next(node for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup")
+    keywords = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords
+                if keyword.arg in ("install_requires", "extras_require")}
+    name = lambda requirement: re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower()  # noqa: E731
+    return {"install": [name(r) for r in keywords["install_requires"]],
+            **{extra: [name(r) for r in reqs] for extra, reqs in keywords["extras_require"].items()}}
+
+
+def test_conda_environment_installs_what_setup_py_requires():
+    """Does environment.yml bring every package that setup.py asks for: the library's, the course's
+    and the tests'?"""
+    text = (REPO / "environment.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s*-\s*([A-Za-z0-9_.-]+)", text, flags=re.MULTILINE))
+    needed = {name for names in setup_requirements().values() for name in names}
+    assert needed - {name.lower() for name in listed} == set()
+

@@ -17,10 +17,13 @@ import tarfile
 import threading
 import time
 import warnings
+from inspect import Parameter
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import assert_extends_signature
 
 from cs_convnet import data
 from cs_convnet.data import (BATCH_FOLDER, CIFAR10_MD5, extract_cached, find_cifar10, get_CIFAR10_data,
@@ -484,10 +487,10 @@ def test_command_line_reports_errors_and_warnings(fake_archive, tmp_path, closed
 # --------------------------------------------------------------------------- the real (reconstructed) data
 
 @pytest.fixture(scope="session")
-def real_cifar(cifar10_archive, tmp_path_factory):
+def real_cifar(cifar10_archive, cifar10_folder):
     """(archive or folder, batch folder) of the reconstructed CIFAR-10, extracted once per session
     into a temporary cache; ``cifar10_archive`` (conftest) skips with the reason when it is absent."""
-    return cifar10_archive, find_cifar10(cifar10_archive, cache=tmp_path_factory.mktemp("cifar-cache"))
+    return cifar10_archive, cifar10_folder
 
 
 def test_real_batch_has_cs231n_contract(real_cifar):
@@ -555,3 +558,11 @@ def test_truncated_archive_is_reported_and_leaves_nothing(fake_archive, tmp_path
     with pytest.raises(ValueError, match="corrupt, truncated"):
         safe_extract(cut, tmp_path / "work" / "target")
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_loaders_have_the_cs231n_signatures():
+    """Do the loaders take CS231n's arguments with CS231n's defaults (extras only after them)?"""
+    assert_extends_signature(data.load_CIFAR_batch, [("filename", Parameter.empty)])
+    assert_extends_signature(data.load_CIFAR10, [("root", None)])
+    assert_extends_signature(data.get_CIFAR10_data, [
+        ("num_training", 49000), ("num_validation", 1000), ("num_test", 1000), ("subtract_mean", True)])

@@ -1,9 +1,14 @@
 """Tests of cs_convnet.gradient_check: the numerical gradients and rel_error that every
 other test relies on."""
 
+import inspect
+import re
+
 import numpy as np
 import pytest
+from conftest import public_functions, undocumented_shapes
 
+from cs_convnet import gradient_check
 from cs_convnet.gradient_check import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
@@ -74,6 +79,18 @@ def test_bad_inputs_are_refused():
         grad_check_sparse(lambda v: 0.0, np.zeros(3), np.zeros(2), verbose=False)
 
 
+@pytest.mark.parametrize("h", [0, -1e-5, float("nan"), "1e-5"], ids=["zero", "negative", "nan", "string"])
+def test_a_step_that_is_not_a_positive_number_is_refused(h):
+    """Is h = 0 (a division by zero), a negative or a non-numeric step refused, naming h?"""
+    message = rf"h is the step of the centred difference and must be a finite number > 0, got {h!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        eval_numerical_gradient(lambda v: 0.0, np.zeros(3), verbose=False, h=h)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        eval_numerical_gradient_array(lambda v: v, np.zeros(3), np.ones(3), h=h)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        grad_check_sparse(lambda v: 0.0, np.zeros(3), np.zeros(3), h=h, verbose=False)
+
+
 def test_grad_check_sparse_tells_right_from_wrong(capsys):
     """Does grad_check_sparse report tiny errors for a right gradient and large ones for a wrong one,
     reproducibly with a seed?"""
@@ -88,3 +105,18 @@ def test_grad_check_sparse_tells_right_from_wrong(capsys):
     assert capsys.readouterr().out == ""
     grad_check_sparse(f, x, np.exp(x), num_checks=2, seed=0)
     assert capsys.readouterr().out.count("relative error") == 2
+
+
+def test_cs231n_signatures_and_documented_shapes():
+    """Are the helpers CS231n's, with its defaults (h = 1e-5, verbose on), and are their shapes documented?"""
+    expected = {
+        "eval_numerical_gradient": "(f, x, verbose=True, h=1e-05)",
+        "eval_numerical_gradient_array": "(f, x, df, h=1e-05)",
+        "grad_check_sparse": "(f, x, analytic_grad, num_checks=10, h=1e-05, seed=None, verbose=True)",
+        "rel_error": "(x, y)",
+    }
+    functions = public_functions(gradient_check)
+    assert sorted(functions) == sorted(expected)
+    for name, signature in expected.items():
+        assert str(inspect.signature(functions[name])) == signature, name
+        assert undocumented_shapes(functions[name]) == [], name

@@ -1,10 +1,12 @@
 """Tests of cs_convnet.layer_utils: each sandwich equals the composition of the naive
 layers, and its backward matches centred differences."""
 
+import inspect
+
 import numpy as np
 import pytest
 
-from conftest import DTYPE_IDS, FLOAT_DTYPES, assert_close, assert_gradient_close
+from conftest import DTYPE_IDS, FLOAT_DTYPES, assert_close, assert_gradient_close, public_functions, undocumented_shapes
 from cs_convnet import layer_utils, layers
 from cs_convnet.gradient_check import eval_numerical_gradient_array
 
@@ -146,3 +148,23 @@ def test_sandwiches_reject_bad_input():
                                            {"stride": 1, "pad": 1}, POOL_PARAM)
     with pytest.raises(ValueError, match="channels disagree"):
         layer_utils.conv_relu_forward(np.zeros((1, 2, 8, 8)), np.zeros((2, 3, 3, 3)), np.zeros(2), CONV_PARAM)
+
+
+CS231N_SIGNATURES = {
+    "affine_relu_forward": "(x, w, b)", "affine_relu_backward": "(dout, cache)",
+    "affine_bn_relu_forward": "(x, w, b, gamma, beta, bn_param)", "affine_bn_relu_backward": "(dout, cache)",
+    "conv_relu_forward": "(x, w, b, conv_param)", "conv_relu_backward": "(dout, cache, need_dx=True)",
+    "conv_relu_pool_forward": "(x, w, b, conv_param, pool_param)",
+    "conv_relu_pool_backward": "(dout, cache, need_dx=True)",
+    "conv_bn_relu_forward": "(x, w, b, gamma, beta, conv_param, bn_param)",
+    "conv_bn_relu_backward": "(dout, cache, need_dx=True)",
+}
+
+
+def test_sandwiches_have_cs231n_signatures_and_document_every_shape():
+    """Are the sandwiches CS231n's (plus need_dx, defaulting to CS231n's behaviour), with every shape documented?"""
+    functions = public_functions(layer_utils)
+    assert sorted(functions) == sorted(CS231N_SIGNATURES)
+    for name, signature in CS231N_SIGNATURES.items():
+        assert str(inspect.signature(functions[name])) == signature, name
+        assert undocumented_shapes(functions[name]) == [], name

@@ -1,13 +1,21 @@
 """Tests of cs_convnet.layers: forwards against independent computations,
 backwards against centred differences in float64, dtypes, and every bad input."""
 
+import inspect
 import re
 
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from conftest import DTYPE_IDS, FLOAT_DTYPES, assert_close, assert_gradient_close
+from conftest import (
+    DTYPE_IDS,
+    FLOAT_DTYPES,
+    assert_close,
+    assert_gradient_close,
+    public_functions,
+    undocumented_shapes,
+)
 from cs_convnet import layers
 from cs_convnet.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 
@@ -183,6 +191,15 @@ def test_loss_value_and_gradient(loss_fn, reference, N, rng):
     assert_gradient_close(dx, numeric)
 
 
+@pytest.mark.parametrize("loss_fn", [layers.svm_loss, layers.softmax_loss], ids=["svm", "softmax"])
+def test_losses_of_integer_scores_equal_those_of_float_scores(loss_fn):
+    """Are integer scores scored like the same scores in float64, with a float64 gradient?"""
+    x, y = np.array([[1, 2, 3], [3, 1, 0], [0, 0, 5]]), np.array([0, 1, 2])
+    loss, dx = loss_fn(x, y)
+    expected_loss, expected_dx = loss_fn(x.astype(np.float64), y)
+    assert loss == expected_loss and dx.dtype == np.float64 and np.array_equal(dx, expected_dx)
+
+
 def test_losses_at_chance():
     """With tiny scores, is the SVM loss C - 1 and the softmax loss log(C)?"""
     rng = np.random.default_rng(0)
@@ -291,6 +308,12 @@ def test_conv_accepts_non_contiguous_input(rng):
 # Pooling
 # --------------------------------------------------------------------------
 
+POOL_LAYERS = {
+    "max": (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
+    "avg": (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive),
+}
+
+
 def pool_param_of(case):
     return {"pool_height": case[4], "pool_width": case[5], "stride": case[6]}
 
@@ -316,7 +339,7 @@ def test_max_pool_forward_matches_cs231n_example():
 def test_pool_forward_matches_offset_reduction(kind, case, dtype, rng):
     """Does pooling equal a reduction over the window offsets, in the input's dtype?"""
     x = rng.standard_normal(case[:4]).astype(dtype)
-    forward = layers.max_pool_forward_naive if kind == "max" else layers.avg_pool_forward_naive
+    forward = POOL_LAYERS[kind][0]
     out, _ = forward(x, pool_param_of(case))
     expected = pool_reference(x.astype(np.float64), *case[4:], np.max if kind == "max" else np.mean)
     assert out.dtype == dtype
@@ -331,10 +354,7 @@ def test_pool_backward_numerical(kind, case, rng):
     # A permutation spaced by 0.01 keeps every window's maximum unique and
     # far from the others compared with h = 1e-5.
     x = rng.permutation(np.prod(case[:4])).reshape(case[:4]) * 0.01
-    forward, backward = {
-        "max": (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        "avg": (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive),
-    }[kind]
+    forward, backward = POOL_LAYERS[kind]
     pool_param = pool_param_of(case)
     out, cache = forward(x, pool_param)
     dout = rng.standard_normal(out.shape)
@@ -385,10 +405,7 @@ def test_max_pool_overlapping_ties_accumulate():
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_floor_option_drops_the_ragged_edge(kind, rng):
     """With floor=True, is a 5x7 input pooled like its top-left 4x6 part, with zero gradient outside?"""
-    forward, backward = {
-        "max": (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        "avg": (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive),
-    }[kind]
+    forward, backward = POOL_LAYERS[kind]
     x = rng.standard_normal((2, 3, 5, 7))
     param = {"pool_height": 2, "pool_width": 2, "stride": 2}
     with pytest.raises(ValueError, match="not a whole number"):
@@ -406,10 +423,7 @@ def test_pool_floor_option_drops_the_ragged_edge(kind, rng):
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_backward_keeps_dtype(kind, dtype, rng):
     """Does the pooling backward return dx in the dtype of x?"""
-    forward, backward = {
-        "max": (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        "avg": (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive),
-    }[kind]
+    forward, backward = POOL_LAYERS[kind]
     x = rng.standard_normal((2, 3, 7, 7)).astype(dtype)
     out, cache = forward(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
     assert backward(np.ones_like(out), cache).dtype == dtype
@@ -418,10 +432,7 @@ def test_pool_backward_keeps_dtype(kind, dtype, rng):
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_accepts_non_contiguous_input(kind, rng):
     """Is a strided view of x pooled like its contiguous copy, forward and backward?"""
-    forward, backward = {
-        "max": (layers.max_pool_forward_naive, layers.max_pool_backward_naive),
-        "avg": (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive),
-    }[kind]
+    forward, backward = POOL_LAYERS[kind]
     x = rng.standard_normal((2, 3, 14, 9)).transpose(0, 1, 3, 2)[:, :, :, ::2]  # (2, 3, 9, 7)
     param = {"pool_height": 3, "pool_width": 3, "stride": 2}
     out, cache = forward(x, param)
@@ -505,6 +516,24 @@ def test_batchnorm_backward_numerical(backward, mode, N, rng):
     for name, grad, numeric in zip("x gamma beta".split(), backward(dout, cache),
                                    numeric_grads(forward, (x, gamma, beta), dout)):
         assert_gradient_close(grad, numeric, name)
+
+
+@pytest.mark.parametrize("spatial", [False, True], ids=["batchnorm", "spatial"])
+def test_batchnorm_numpy_scalar_hyperparameters_keep_float32(spatial, rng):
+    """Do eps and momentum given as numpy float64 scalars (say from np.logspace) leave float32
+    activations, running statistics and gradients in float32?"""
+    shape = (4, 3, 2, 5) if spatial else (6, 3)
+    x = rng.standard_normal(shape).astype(np.float32)
+    gamma, beta = np.ones(3, np.float32), np.zeros(3, np.float32)
+    forward, backward = ((layers.spatial_batchnorm_forward, layers.spatial_batchnorm_backward) if spatial
+                         else (layers.batchnorm_forward, layers.batchnorm_backward))
+    bn_param = {"mode": "train", "eps": np.float64(1e-5), "momentum": np.float64(0.9)}
+    out, cache = forward(x, gamma, beta, bn_param)
+    assert out.dtype == np.float32
+    assert bn_param["running_mean"].dtype == bn_param["running_var"].dtype == np.float32
+    assert all(grad.dtype == np.float32 for grad in backward(np.ones_like(out), cache))
+    bn_param["mode"] = "test"
+    assert forward(x, gamma, beta, bn_param)[0].dtype == np.float32
 
 
 def test_batchnorm_backward_versions_agree(rng):
@@ -604,6 +633,42 @@ def test_dropout_backward(dtype, rng):
         assert_gradient_close(dx, numeric)
     param["mode"] = "test"  # a model switching modes must not change an earlier backward
     assert np.array_equal(layers.dropout_backward(dout, cache), dx)
+
+
+# --------------------------------------------------------------------------
+# Integer inputs: computed in float64, like the fast layers
+# --------------------------------------------------------------------------
+
+def test_integer_inputs_are_computed_in_float64_like_the_fast_layers():
+    """Is an integer image (np.arange, uint8 pixels) pooled and convolved in float64, with the
+    values and dtypes of the fast layers: an average of 3 and 4 is 3.5, never truncated to 3?"""
+    from cs_convnet import fast_layers
+
+    x = np.arange(2 * 2 * 4 * 6).reshape(2, 2, 4, 6)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = layers.avg_pool_forward_naive(x, pool_param)
+    assert out.dtype == np.float64
+    assert out[0, 0, 0, 0] == np.mean([0, 1, 6, 7]) == 3.5
+    pairs = [
+        (layers.avg_pool_forward_naive, layers.avg_pool_backward_naive,
+         fast_layers.avg_pool_forward_fast, fast_layers.avg_pool_backward_fast, (x, pool_param)),
+        (layers.max_pool_forward_naive, layers.max_pool_backward_naive,
+         fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast, (x, pool_param)),
+        (layers.conv_forward_naive, layers.conv_backward_naive,
+         fast_layers.conv_forward_fast, fast_layers.conv_backward_fast,
+         (x, np.arange(3 * 2 * 3 * 3).reshape(3, 2, 3, 3) % 5 - 2, np.array([1, -2, 0]), {"stride": 1, "pad": 1})),
+    ]
+    for naive_forward, naive_backward, fast_forward, fast_backward, inputs in pairs:
+        out, cache = naive_forward(*inputs)
+        out_fast, cache_fast = fast_forward(*inputs)
+        assert out.dtype == out_fast.dtype and np.array_equal(out, out_fast), naive_forward.__name__
+        dout = np.ones(out.shape, dtype=np.int64)
+        grads, grads_fast = naive_backward(dout, cache), fast_backward(dout, cache_fast)
+        if isinstance(grads, np.ndarray):  # pooling has one gradient, conv three
+            grads, grads_fast = (grads,), (grads_fast,)
+        for grad, grad_fast in zip(grads, grads_fast, strict=True):
+            assert grad.dtype == grad_fast.dtype == np.float64, naive_backward.__name__
+            assert np.array_equal(grad, grad_fast), naive_backward.__name__
 
 
 # --------------------------------------------------------------------------
@@ -746,7 +811,9 @@ def test_batchnorm_rejects_bad_input():
     ({"mode": "train", "p": True}, r"got True"),
     ({"mode": "train"}, r"got None"),
     ({"mode": "predict", "p": 0.5}, r"dropout_param\['mode'\] must be 'train' or 'test', got 'predict'"),
-], ids=["p-0", "p-above-1", "p-bool", "p-missing", "bad-mode"])
+    ({"mode": "train", "p": 0.5, "seed": -1}, r"dropout_param\['seed'\] must be None or an integer >= 0, got -1"),
+    ({"mode": "train", "p": 0.5, "seed": 1.5}, r"dropout_param\['seed'\] must be None or an integer >= 0, got 1\.5"),
+], ids=["p-0", "p-above-1", "p-bool", "p-missing", "bad-mode", "negative-seed", "float-seed"])
 def test_dropout_rejects_bad_param(param, message):
     with pytest.raises(ValueError, match=message):
         layers.dropout_forward(np.zeros((2, 2)), param)
@@ -756,3 +823,35 @@ def test_dropout_accepts_numpy_float_p():
     """Is a numpy float32 keep probability accepted like a Python float?"""
     out, _ = layers.dropout_forward(np.ones((4, 4), np.float32), {"mode": "train", "p": np.float32(0.5), "seed": 0})
     assert set(np.unique(out)) <= {0.0, 2.0}
+
+
+# --------------------------------------------------------------------------
+# The API: CS231n's names and signatures, and docstrings that state every shape
+# --------------------------------------------------------------------------
+
+CS231N_SIGNATURES = {
+    "affine_forward": "(x, w, b)", "affine_backward": "(dout, cache)",
+    "relu_forward": "(x)", "relu_backward": "(dout, cache)",
+    "svm_loss": "(x, y)", "softmax_loss": "(x, y)",
+    "conv_forward_naive": "(x, w, b, conv_param)", "conv_backward_naive": "(dout, cache)",
+    "max_pool_forward_naive": "(x, pool_param)", "max_pool_backward_naive": "(dout, cache)",
+    "avg_pool_forward_naive": "(x, pool_param)", "avg_pool_backward_naive": "(dout, cache)",
+    "batchnorm_forward": "(x, gamma, beta, bn_param)", "batchnorm_backward": "(dout, cache)",
+    "batchnorm_backward_alt": "(dout, cache)",
+    "spatial_batchnorm_forward": "(x, gamma, beta, bn_param)", "spatial_batchnorm_backward": "(dout, cache)",
+    "dropout_forward": "(x, dropout_param)", "dropout_backward": "(dout, cache)",
+}
+
+
+def test_layers_have_cs231n_names_and_signatures():
+    """Does cs_convnet.layers offer exactly CS231n's layer functions, with CS231n's signatures?"""
+    functions = public_functions(layers)
+    assert sorted(functions) == sorted(CS231N_SIGNATURES)
+    for name, signature in CS231N_SIGNATURES.items():
+        assert str(inspect.signature(functions[name])) == signature, name
+
+
+@pytest.mark.parametrize("name", sorted(CS231N_SIGNATURES))
+def test_layer_docstrings_state_every_shape(name):
+    """Does each layer's docstring give the shape of every array it takes and returns?"""
+    assert undocumented_shapes(getattr(layers, name)) == []

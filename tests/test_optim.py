@@ -1,8 +1,11 @@
 """Tests of cs_convnet.optim: CS231n's published values, an independent multi-step
 re-derivation, defaults, dtypes and config validation."""
 
+import inspect
+
 import numpy as np
 import pytest
+from conftest import undocumented_shapes
 
 from cs_convnet import optim
 from cs_convnet.gradient_check import rel_error
@@ -193,3 +196,27 @@ def test_bad_arrays_raise(rule):
         update(np.ones((2, 2)), np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"w must be a floating-point numpy array, got int64"):
         update(np.ones((2, 2), dtype=np.int64), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("rule", list(DEFAULTS))
+def test_rules_have_the_cs231n_signature_and_document_shapes(rule):
+    """Is every rule ``update(w, dw, config=None)``, reachable by name, with its shapes documented?"""
+    update = getattr(optim, rule)
+    assert str(inspect.signature(update)) == "(w, dw, config=None)"
+    assert optim.UPDATE_RULES[rule] is update
+    assert undocumented_shapes(update) == []
+
+
+@pytest.mark.parametrize("rule", list(DEFAULTS))
+def test_numpy_scalar_hyperparameters_keep_float32_state(rule):
+    """Do hyperparameters given as numpy float64 scalars (from np.logspace, say) keep a float32
+    rule's state (velocity, cache, m, v) in float32 instead of silently doubling it to float64?"""
+    w, dw = np.ones((3, 2), np.float32), np.full((3, 2), 0.5, np.float32)
+    config = {key: np.float64(value) for key, value in DEFAULTS[rule].items()}
+    update = getattr(optim, rule)
+    for _ in range(2):
+        w, config = update(w, dw, config)
+    assert w.dtype == np.float32
+    states = [value for value in config.values() if isinstance(value, np.ndarray)]
+    assert len(states) == {"sgd": 0, "sgd_momentum": 1, "rmsprop": 1, "adam": 2}[rule]
+    assert all(state.dtype == np.float32 for state in states)

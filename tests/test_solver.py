@@ -3,11 +3,12 @@ its checkpoints are atomic, and its options do what they say."""
 
 import copy
 import pickle
+import re
 
 import numpy as np
 import pytest
 
-from cs_convnet import layer_utils, layers, solver as solver_module
+from cs_convnet import layer_utils, layers, optim, solver as solver_module
 from cs_convnet.schedules import Cosine
 from cs_convnet.solver import Solver
 
@@ -114,13 +115,13 @@ def test_overfits_50_examples():
     assert solver.loss_history[-1] < 0.1 * solver.loss_history[0]
 
 
-def test_overfits_50_cifar10_images(cifar10_archive):
+def test_overfits_50_cifar10_images(cifar10_folder):
     """CS231n's sanity check: does a three-layer FullyConnectedNet reach 100% training accuracy
     on 50 CIFAR-10 images within 20 epochs?"""
     from cs_convnet.classifiers import FullyConnectedNet
     from cs_convnet.data import get_CIFAR10_data
 
-    data = get_CIFAR10_data(num_training=50, num_validation=100, num_test=0, root=cifar10_archive,
+    data = get_CIFAR10_data(num_training=50, num_validation=100, num_test=0, root=cifar10_folder,
                             dtype=np.float64)
     model = FullyConnectedNet([100, 100], weight_scale=1e-2, dtype=np.float64, seed=0)
     solver = Solver(model, {key: data[key] for key in ("X_train", "y_train", "X_val", "y_val")},
@@ -156,6 +157,44 @@ def test_histories_and_best_params():
     for name, value in solver.best_params.items():
         assert np.array_equal(model.params[name], value)
     assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+
+
+class RunningStatsModel:
+    """A model whose validation accuracy depends only on its batchnorm running mean, which every
+    training call moves by one (as a real batchnorm's running statistics drift): the validation
+    accuracy is 1 when the running mean is 2 (after the second epoch) and 0 otherwise."""
+
+    def __init__(self):
+        self.params = {"W1": np.zeros(2)}
+        self.bn_params = [{"mode": "train", "running_mean": np.zeros(1), "running_var": np.ones(1)}]
+
+    def loss(self, X, y=None):
+        if y is None:
+            right = self.bn_params[0]["running_mean"][0] == 2
+            return np.tile([1.0, 0.0] if right else [0.0, 1.0], (len(X), 1))
+        self.bn_params[0]["running_mean"] = self.bn_params[0]["running_mean"] + 1
+        return 0.0, {"W1": -np.ones(2)}
+
+
+def test_best_model_keeps_its_batchnorm_running_statistics(tmp_path):
+    """Is the best model restored whole, running statistics included, so that its validation
+    accuracy after training is the best_val_acc recorded (also when resumed from a checkpoint)?"""
+    data = {"X_train": np.zeros((4, 3)), "y_train": np.zeros(4, int), "X_val": np.zeros((4, 3)),
+            "y_val": np.zeros(4, int)}
+    options = quiet(num_epochs=4, batch_size=4, optim_config={"learning_rate": 1.0}, seed=0,
+                    checkpoint_name=str(tmp_path / "run"))
+    model = RunningStatsModel()
+    solver = Solver(model, data, **options)
+    solver.train()
+    assert solver.val_acc_history == [0.0, 1.0, 0.0, 0.0] and solver.best_val_acc == 1.0
+    assert model.bn_params[0]["running_mean"][0] == 2 and np.array_equal(model.params["W1"], [2.0, 2.0])
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
+
+    resumed_model = RunningStatsModel()
+    resumed = Solver(resumed_model, data, resume=tmp_path / "run_epoch_3.pkl", **options)
+    resumed.train()
+    assert resumed_model.bn_params[0]["running_mean"][0] == 2
+    assert resumed.check_accuracy(data["X_val"], data["y_val"]) == 1.0
 
 
 def test_each_epoch_visits_every_example_once():
@@ -207,6 +246,27 @@ def test_check_accuracy_batches_and_subsamples():
     correct = np.argmax(model.loss(data["X_train"]), axis=1) == data["y_train"]
     acc = solver.check_accuracy(data["X_train"], data["y_train"], num_samples=52)
     assert round(acc * 52) in (correct.sum(), correct.sum() - 1)
+
+
+@pytest.mark.parametrize("num_train_samples, num_val_samples, expected", [
+    (7, 5, [7, 5]), (None, None, [23, 11]), (1000, 3, [23, 3]),
+], ids=["both-subsampled", "all", "more-than-available"])
+def test_accuracy_sample_sizes(num_train_samples, num_val_samples, expected):
+    """Are training and validation accuracies measured on num_train_samples and num_val_samples
+    examples (None or more than there are: all of them)?"""
+    evaluated = []
+
+    class Counter(ZeroGradModel):
+        def loss(self, X, y=None):
+            if y is None:
+                evaluated.append(len(X))
+            return super().loss(X, y)
+
+    data = {"X_train": np.zeros((23, 3)), "y_train": np.zeros(23, int), "X_val": np.zeros((11, 3)),
+            "y_val": np.zeros(11, int)}
+    Solver(Counter(), data, **quiet(num_epochs=2, batch_size=23, seed=0, num_train_samples=num_train_samples,
+                                    num_val_samples=num_val_samples)).train()
+    assert evaluated == expected * 2  # one check per epoch (the first iteration ends the first epoch)
 
 
 # --------------------------------------------------------------------------
@@ -473,9 +533,24 @@ def test_verbose_prints_progress_lines(capsys):
     """Does verbose=True print CS231n's iteration and epoch lines (and no bar on a short run)?"""
     Solver(TinyNet(), make_data(), num_epochs=2, batch_size=10, print_every=3, seed=0).train()
     captured = capsys.readouterr()
-    assert "(Iteration 1 / 10) loss:" in captured.out and "(Iteration 4 / 10) loss:" in captured.out
-    assert "(Epoch 2 / 2) train acc:" in captured.out
+    printed = re.findall(r"^\(Iteration (\d+) / 10\) loss: \d+\.\d{6}$", captured.out, flags=re.MULTILINE)
+    assert printed == ["1", "4", "7", "10"]  # every print_every-th iteration, counted from the first
+    epochs = re.findall(r"^\(Epoch (\d) / 2\) train acc: [\d.]+; val_acc: [\d.]+$", captured.out, flags=re.MULTILINE)
+    assert epochs == ["0", "1", "2"]  # after the first iteration and after each epoch
     assert captured.err == ""
+
+
+def test_progress_bar_is_automatic_on_long_verbose_runs(capsys, monkeypatch):
+    """With progress left to None, is there a tqdm bar exactly when verbose and the run is long?"""
+    monkeypatch.setattr(solver_module, "LONG_RUN_ITERATIONS", 10)
+    for verbose, num_epochs, bar in ((True, 2, True), (True, 1, False), (False, 2, False)):
+        Solver(TinyNet(), make_data(), num_epochs=num_epochs, batch_size=10, verbose=verbose,
+               print_every=100, seed=0).train()
+        err = capsys.readouterr().err
+        if bar:
+            assert "training" in err and "10/10" in err
+        else:
+            assert err == "", (verbose, num_epochs)
 
 
 def test_progress_bar_shows_loss_and_accuracy(capsys):
@@ -536,3 +611,12 @@ def test_bad_data_dict(change, message):
 def test_model_without_the_interface_is_refused():
     with pytest.raises(ValueError, match=r"model must have a dict 'params' and a method 'loss"):
         Solver(object(), make_data())
+
+
+def test_defaults_are_cs231n_s():
+    """Without options, does the Solver use CS231n's defaults?"""
+    solver = Solver(TinyNet(), make_data())
+    assert solver.update_rule is optim.sgd and solver.optim_config == {}
+    assert solver.lr_decay == 1.0 and solver.batch_size == 100 and solver.num_epochs == 10
+    assert solver.num_train_samples == 1000 and solver.num_val_samples is None
+    assert solver.checkpoint_name is None and solver.print_every == 10 and solver.verbose is True

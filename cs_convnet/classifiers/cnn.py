@@ -5,8 +5,6 @@ in :meth:`ThreeLayerConvNet.loss` between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION``, with the fused fast layers of :mod:`cs_convnet.layer_utils`.
 """
 
-import numbers
-
 import numpy as np
 
 from ..layer_utils import (
@@ -16,7 +14,15 @@ from ..layer_utils import (
     conv_relu_pool_forward,
 )
 from ..layers import affine_backward, affine_forward, softmax_loss
-from .convnet import _check_dtype, _check_reg, check_images, check_input_dim
+from .convnet import (
+    _check_dtype,
+    _check_positive_ints,
+    _check_reg,
+    _check_seed,
+    _check_weight_scale,
+    check_images,
+    check_input_dim,
+)
 
 
 class ThreeLayerConvNet:
@@ -37,7 +43,7 @@ class ThreeLayerConvNet:
     weight_scale : float > 0, standard deviation of the normal initial weights
     reg : float >= 0, L2 regularization strength: the loss adds ``0.5 * reg * sum(W**2)``
     dtype : np.float32 or np.float64; float64 for gradient checks
-    seed : None or int, makes the initial weights reproducible
+    seed : None or int >= 0, makes the initial weights reproducible
 
     Attributes
     ----------
@@ -51,24 +57,18 @@ class ThreeLayerConvNet:
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
                  weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
         C, H, W = self.input_dim = check_input_dim(input_dim)
-        for name, value in (("num_filters", num_filters), ("filter_size", filter_size),
-                            ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.num_filters, self.filter_size, self.hidden_dim, self.num_classes = _check_positive_ints(
+            num_filters=num_filters, filter_size=filter_size, hidden_dim=hidden_dim, num_classes=num_classes)
         if filter_size % 2 == 0:
             raise ValueError(f"filter_size must be odd so that pad = (filter_size - 1) / 2 keeps H and W, "
                              f"got {filter_size}")
         if H % 2 or W % 2:
             raise ValueError(f"the 2x2 stride-2 max pool needs an even height and width, got input_dim {input_dim} "
                              f"(H={H}, W={W}): (H - 2)/2 + 1 must be a whole number")
-        if not isinstance(weight_scale, numbers.Real) or not weight_scale > 0:
-            raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
-        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
-            raise ValueError(f"seed must be None or an integer, got {seed!r}")
+        weight_scale = _check_weight_scale(weight_scale)
+        seed = _check_seed(seed)
         self.reg = _check_reg(reg)
         self.dtype = _check_dtype(dtype)
-        self.num_filters, self.filter_size = int(num_filters), int(filter_size)
-        self.hidden_dim, self.num_classes = int(hidden_dim), int(num_classes)
         self.conv_param = {"stride": 1, "pad": (self.filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
 

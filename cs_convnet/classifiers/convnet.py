@@ -598,11 +598,11 @@ class ConvNet:
     reg : float >= 0, L2 regularization strength: the loss adds ``0.5 * reg * sum(W**2)``
         over every conv and fc weight (not biases, gamma or beta).
     dtype : np.float32 or np.float64, of every parameter and computation
-    seed : None or int
+    seed : None or int >= 0
         Makes the run reproducible: the initial weights, and the dropout masks,
         which are fresh on every training call, drawn from a generator the model
         keeps (and a pickled model carries, so a resumed run continues exactly).
-    dropout_seed : None or int
+    dropout_seed : None or int >= 0
         If given, every dropout mask is the same on every call (CS231n's
         convention, for gradient checking); leave None for training.
 
@@ -630,19 +630,12 @@ class ConvNet:
         layers = parse_spec(spec)
         check_pattern(layers)
         self.input_dim = check_input_dim(input_dim)
-        if normalization not in (None, "batchnorm"):
-            raise ValueError(f"normalization must be None or 'batchnorm', got {normalization!r}")
-        if not isinstance(dropout_keep_ratio, numbers.Real) or not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], "
-                             f"got {dropout_keep_ratio!r}")
-        if weight_scale is not None and (not isinstance(weight_scale, numbers.Real) or not weight_scale > 0):
-            raise ValueError(f"weight_scale must be None (He initialization) or a positive float, got {weight_scale!r}")
+        normalization = _check_normalization(normalization)
+        dropout_keep_ratio = _check_keep_ratio(dropout_keep_ratio)
+        weight_scale = _check_weight_scale(weight_scale, he_default=True)
         self.reg = _check_reg(reg)
         self.dtype = _check_dtype(dtype)
-        for name, value in (("seed", seed), ("dropout_seed", dropout_seed)):
-            if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-                                      or value < 0):
-                raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
+        seed, dropout_seed = _check_seed(seed), _check_seed(dropout_seed, "dropout_seed")
         if normalization == "batchnorm":
             if any(isinstance(layer, BatchNorm) for layer in layers):
                 raise ValueError("normalization='batchnorm' inserts a bn after every conv and hidden fc; "
@@ -652,7 +645,7 @@ class ConvNet:
             if any(isinstance(layer, Dropout) for layer in layers):
                 raise ValueError("dropout_keep_ratio < 1 inserts a dropout before every fc; "
                                  "the spec already has dropout tokens: use one or the other")
-            layers = _with_dropout(layers, float(dropout_keep_ratio))
+            layers = _with_dropout(layers, dropout_keep_ratio)
         self.steps = plan(layers, self.input_dim)
         self.spec = format_spec(layers)
         self.num_classes = layers[-1].units
@@ -731,10 +724,51 @@ def check_images(X, input_dim, dtype):
     return X.astype(dtype, copy=False)
 
 
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_reg(reg):
-    if not isinstance(reg, numbers.Real) or isinstance(reg, bool) or not 0 <= reg < math.inf:
+    if not _is_real(reg) or not 0 <= reg < math.inf:
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     return float(reg)
+
+
+def _check_positive_ints(**values):
+    """Raise unless every value is an integer >= 1 (message names the argument); return them as ints."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return [int(value) for value in values.values()]
+
+
+def _check_seed(value, name="seed"):
+    if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_))
+                              or value < 0):
+        raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _check_keep_ratio(value):
+    if not _is_real(value) or not 0 < value <= 1:
+        raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_normalization(value):
+    if value not in (None, "batchnorm"):
+        raise ValueError(f"normalization must be None or 'batchnorm', got {value!r}")
+    return value
+
+
+def _check_weight_scale(value, he_default=False):
+    """A finite standard deviation > 0 (or None, for He initialization, when ``he_default``)."""
+    if value is None and he_default:
+        return None
+    if not _is_real(value) or not 0 < value < math.inf:
+        expected = "None (He initialization) or a positive float" if he_default else "a positive number"
+        raise ValueError(f"weight_scale must be {expected}, got {value!r}")
+    return float(value)
 
 
 def _check_dtype(dtype):

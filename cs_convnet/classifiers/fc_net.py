@@ -5,8 +5,6 @@ learners write the forward and backward passes in :meth:`FullyConnectedNet.loss`
 between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
 """
 
-import numbers
-
 import numpy as np
 
 from ..layers import (
@@ -20,7 +18,15 @@ from ..layers import (
     relu_forward,
     softmax_loss,
 )
-from .convnet import _check_dtype, _check_reg
+from .convnet import (
+    _check_dtype,
+    _check_keep_ratio,
+    _check_normalization,
+    _check_positive_ints,
+    _check_reg,
+    _check_seed,
+    _check_weight_scale,
+)
 
 
 class FullyConnectedNet:
@@ -41,7 +47,7 @@ class FullyConnectedNet:
         ``0.5 * reg * sum(W**2)`` over every weight matrix
     weight_scale : float > 0, standard deviation of the normal initial weights
     dtype : np.float32 or np.float64; float64 for gradient checks
-    seed : None or int. If given, the initial weights are reproducible and
+    seed : None or int >= 0. If given, the initial weights are reproducible and
         dropout uses this seed on every call, so its mask is the same on every
         call (CS231n's convention, for gradient checks).
 
@@ -61,29 +67,18 @@ class FullyConnectedNet:
         if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
             raise ValueError(f"hidden_dims must be a list of hidden layer sizes such as [100, 100], "
                              f"got {hidden_dims!r}")
-        hidden_dims = list(hidden_dims)
-        for name, value in [*((f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)),
-                            ("input_dim", input_dim), ("num_classes", num_classes)]:
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(dropout_keep_ratio, numbers.Real) or not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], "
-                             f"got {dropout_keep_ratio!r}")
-        if normalization not in (None, "batchnorm"):
-            raise ValueError(f"normalization must be None or 'batchnorm', got {normalization!r}")
-        if not isinstance(weight_scale, numbers.Real) or not weight_scale > 0:
-            raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
-        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
-            raise ValueError(f"seed must be None or an integer, got {seed!r}")
+        hidden_dims = _check_positive_ints(**{f"hidden_dims[{i}]": h for i, h in enumerate(hidden_dims)})
+        self.input_dim, self.num_classes = _check_positive_ints(input_dim=input_dim, num_classes=num_classes)
+        dropout_keep_ratio = _check_keep_ratio(dropout_keep_ratio)
+        self.normalization = _check_normalization(normalization)
+        weight_scale = _check_weight_scale(weight_scale)
+        seed = _check_seed(seed)
 
-        self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = _check_reg(reg)
         self.num_layers = 1 + len(hidden_dims)
         self.dtype = _check_dtype(dtype)
-        self.input_dim = int(input_dim)
-        self.hidden_dims = [int(h) for h in hidden_dims]
-        self.num_classes = int(num_classes)
+        self.hidden_dims = hidden_dims
 
         rng = np.random.default_rng(seed)
         dims = [self.input_dim, *self.hidden_dims, self.num_classes]
@@ -100,9 +95,9 @@ class FullyConnectedNet:
         # loss() sets the mode of these dicts before every forward pass.
         self.dropout_param = {}
         if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": float(dropout_keep_ratio)}
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
             if seed is not None:
-                self.dropout_param["seed"] = int(seed)
+                self.dropout_param["seed"] = seed
         self.bn_params = []
         if normalization == "batchnorm":
             self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
