@@ -100,7 +100,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["cs_convnet", "cs_convnet.*", "autograder", "autograder.*"]),
     include_package_data=True,
-    package_data={"autograder": ["samples/**/*", "*.json"]},
+    package_data={"autograder": ["samples/**/*", "mutants/*.json", "*.json"]},
     ext_modules=cython_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     install_requires=["numpy>=2.0", "matplotlib>=3.7", "tqdm>=4.60"],

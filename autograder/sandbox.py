@@ -1,0 +1,624 @@
+"""Where a learner's code runs: a throw-away worker process behind a narrow pipe.
+
+Trusted code. The grading process never imports a submission. It builds a
+*sandbox root* -- a temporary folder holding the student edition of
+``cs_convnet`` (every solution region replaced by a stub, every provided file
+copied from the trusted tree) with the submission's learner-edited files laid
+over it -- and starts :mod:`autograder.worker` on it in a separate process:
+
+- **bubblewrap** when ``bwrap`` works: new user, pid, network, ipc and uts
+  namespaces (``--unshare-all``: no network), the Python installation and the
+  sandbox root bound read-only, a private ``/tmp`` as working directory, an
+  empty environment, ``--die-with-parent`` and ``--new-session``. Nothing else
+  of the host file system exists inside: not the instructor tree, not
+  ``autograder/``, not the gradebook, not other submissions;
+- otherwise (or with ``isolation="rlimits"``) the same worker started
+  directly, in a new session, with a scrubbed environment and a fresh
+  temporary working directory: this protects the grade but not the files.
+
+Both add resource limits (address space, CPU seconds, file size, core dumps)
+and, where the pids cgroup is writable, a cgroup capping the number of
+processes, through which every process of the worker is killed at the end.
+
+The pipe carries length-prefixed frames: a JSON header, then arrays as
+``.npy`` bytes, which the trusted side reads with ``allow_pickle=False``.
+"""
+
+import io
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+WORKER_SOURCE = Path(__file__).with_name("worker.py")
+
+# Resource limits of a worker (each process of it).
+MEMORY_LIMIT = 1024**3            # address space, bytes
+CPU_LIMIT = 120                   # CPU seconds over the worker's whole life
+FILE_SIZE_LIMIT = 64 * 1024**2    # largest file it may write (stderr log, /tmp)
+MAX_PROCESSES = 64                # pids cgroup cap, when available
+STARTUP_TIMEOUT = 30.0            # seconds to import numpy and say "ready"
+MAX_FRAME = 32 * 1024**2          # largest single frame accepted from a worker
+MAX_SUBMITTED_FILE = 2 * 1024**2  # largest learner file accepted
+
+CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
+_SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "CS_CONVNET_SANDBOX": "1",
+}
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself could not start: a problem of the grading machine, not of a submission."""
+
+
+class WorkerFailure(Exception):
+    """The worker died, timed out or broke the protocol during one request."""
+
+    def __init__(self, kind, detail):
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind          # "timeout", "crash", "protocol"
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------
+# The student edition and the overlay of a submission
+# --------------------------------------------------------------------------
+
+def reference_package():
+    """Folder of the trusted instructor ``cs_convnet`` imported by this process."""
+    import cs_convnet
+
+    root = Path(cs_convnet.__file__).resolve().parent
+    layers = (root / "layers.py").read_text(encoding="utf-8")
+    if not any(line.strip() == BEGIN for line in layers.splitlines()):
+        raise RuntimeError(f"{root} is not the instructor tree (no solution regions in layers.py): "
+                           "the grader needs the reference solution")
+    return root
+
+
+def learner_files(package=None):
+    """Paths (relative to the package's parent) of the files holding solution regions."""
+    package = package or reference_package()
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        if any(line.strip() == BEGIN for line in path.read_text(encoding="utf-8").splitlines()):
+            found.append(path.relative_to(package.parent).as_posix())
+    return found
+
+
+def strip_solutions(source, hint="implement this"):
+    """Replace each solution region by a stub raising NotImplementedError (the student edition)."""
+    out, inside = [], False
+    for line in source.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}raise NotImplementedError({hint!r})\n")
+            inside = True
+        elif stripped == END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError("unterminated solution region")
+    return "".join(out)
+
+
+def build_student_edition(dest, package=None):
+    """Copy the trusted package into ``dest/cs_convnet`` with solution regions stubbed."""
+    package = package or reference_package()
+    target = Path(dest) / package.name
+    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    for rel in learner_files(package):
+        path = Path(dest) / rel
+        path.write_text(strip_solutions(path.read_text(encoding="utf-8"),
+                                        f"implement this in {rel} (see the docstring)"), encoding="utf-8")
+    return target
+
+
+def _read_submitted_file(submission, rel):
+    """Bytes of ``submission/rel`` if it is a plain file inside the submission, else (None, note)."""
+    submission = Path(submission)
+    current = submission
+    for part in Path(rel).parts:
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return None, f"{rel} is missing from the submission: its functions count as not implemented"
+        if os.path.islink(current):
+            return None, f"{rel} was refused: the submission holds a symbolic link at {current.relative_to(submission)}"
+    import stat
+
+    if not stat.S_ISREG(info.st_mode):
+        return None, f"{rel} was refused: not a regular file"
+    if info.st_nlink > 1:
+        return None, f"{rel} was refused: a hard link (files must be submitted as copies)"
+    if info.st_size > MAX_SUBMITTED_FILE:
+        return None, f"{rel} was refused: {info.st_size} bytes, more than {MAX_SUBMITTED_FILE}"
+    fd = os.open(current, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(MAX_SUBMITTED_FILE + 1), None
+
+
+@dataclass
+class SandboxRoot:
+    """A temporary folder with the student edition overlaid by one submission."""
+
+    path: Path
+    overlaid: list = field(default_factory=list)     # learner files taken from the submission
+    notes: list = field(default_factory=list)        # why a learner file was not taken
+    _student: Path = None
+
+    def restore_stub(self, rel):
+        """Put the student-edition stub back in place of the submission's ``rel`` (e.g. it cannot import)."""
+        shutil.copyfile(self._student / rel, self.path / rel)
+        if rel in self.overlaid:
+            self.overlaid.remove(rel)
+
+    def cleanup(self):
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+def prepare_root(submission, package=None):
+    """Build a :class:`SandboxRoot` for ``submission`` (a directory laid out like the student edition)."""
+    package = package or reference_package()
+    base = Path(tempfile.mkdtemp(prefix="cs-convnet-grade-"))
+    os.chmod(base, 0o755)
+    student = base / "student"
+    build_student_edition(student, package)
+    root = base / "root"
+    shutil.copytree(student, root)
+    shutil.copyfile(WORKER_SOURCE, root / "_grading_worker.py")
+    result = SandboxRoot(root, _student=student)
+    for rel in learner_files(package):
+        data, note = _read_submitted_file(submission, rel)
+        if data is None:
+            result.notes.append(note)
+            continue
+        (root / rel).write_bytes(data)
+        result.overlaid.append(rel)
+    return result
+
+
+# --------------------------------------------------------------------------
+# Frames on the pipe
+# --------------------------------------------------------------------------
+
+def encode(value, arrays):
+    """JSON-able tree of ``value`` with ndarrays moved to ``arrays`` (as indices)."""
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        return {"__array__": len(arrays) - 1}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k, arrays), encode(v, arrays)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [encode(v, arrays) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return {"__float__": repr(float(value))}
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot send a {type(value).__name__}")
+
+
+def decode(tree, arrays):
+    """Inverse of :func:`encode`; unknown markers become ``Unsupported``."""
+    if isinstance(tree, list):
+        return [decode(v, arrays) for v in tree]
+    if isinstance(tree, dict):
+        if "__array__" in tree:
+            return arrays[int(tree["__array__"])]
+        if "__float__" in tree:
+            return float(tree["__float__"])
+        if "__dict__" in tree:
+            out = {}
+            for key, value in tree["__dict__"]:
+                key = decode(key, arrays)
+                out[key if isinstance(key, (str, int, float, bool, type(None))) else repr(key)] = decode(value, arrays)
+            return out
+        if "__unsupported__" in tree:
+            return Unsupported(str(tree["__unsupported__"]))
+        raise ValueError("malformed value")
+    return tree
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A value the worker could not send (e.g. an object array); ``what`` names its type."""
+
+    what: str
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write_all(fd, data, deadline):
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WorkerFailure("timeout", "the worker stopped reading its input")
+        _, writable, _ = select.select([], [fd], [], remaining)
+        if not writable:
+            continue
+        try:
+            written = os.write(fd, view[: 1 << 16])
+        except (BrokenPipeError, OSError) as error:
+            raise WorkerFailure("crash", f"the worker closed its input ({error.__class__.__name__})")
+        view = view[written:]
+
+
+def _read_exact(fd, size, deadline):
+    chunks, got = [], 0
+    while got < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WorkerFailure("timeout", "no answer within the time limit")
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            continue
+        chunk = os.read(fd, min(size - got, 1 << 20))
+        if not chunk:
+            raise WorkerFailure("crash", "the worker exited")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def send_message(fd, header, arrays, deadline):
+    """Write one message: frame count, JSON header, then one .npy frame per array."""
+    frames = [json.dumps(header).encode()] + [_npy_bytes(a) for a in arrays]
+    parts = [struct.pack(">I", len(frames))]
+    for frame in frames:
+        parts += [struct.pack(">Q", len(frame)), frame]
+    _write_all(fd, b"".join(parts), deadline)
+
+
+def receive_message(fd, deadline):
+    """Read one message from an untrusted peer: (header dict, list of arrays), pickle-free."""
+    (count,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
+    if not 1 <= count <= 10_000:
+        raise WorkerFailure("protocol", f"bad frame count {count}")
+    frames, total = [], 0
+    for _ in range(count):
+        (size,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
+        total += size
+        if size > MAX_FRAME or total > 4 * MAX_FRAME:
+            raise WorkerFailure("protocol", f"answer too large ({total} bytes)")
+        frames.append(_read_exact(fd, size, deadline))
+    try:
+        header = json.loads(frames[0].decode())
+        arrays = [np.load(io.BytesIO(f), allow_pickle=False) for f in frames[1:]]
+    except Exception as error:  # anything malformed from the worker is a protocol error
+        raise WorkerFailure("protocol", f"unreadable answer ({error.__class__.__name__})")
+    if not isinstance(header, dict):
+        raise WorkerFailure("protocol", "unreadable answer (header is not an object)")
+    return header, arrays
+
+
+# --------------------------------------------------------------------------
+# Starting and stopping a worker
+# --------------------------------------------------------------------------
+
+_BWRAP_OK = None
+
+
+def bwrap_path():
+    return shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
+
+
+def _python_binds():
+    """Read-only folders the worker's Python needs: the interpreter, stdlib, venv and numpy."""
+    dirs = {sys.base_prefix, sys.prefix, str(Path(np.__file__).resolve().parent.parent),
+            str(Path(sys.executable).parent), str(Path(os.path.realpath(sys.executable)).parent)}
+    dirs = sorted({os.path.realpath(d) for d in dirs} | dirs)
+    keep = []
+    for d in dirs:
+        if d.startswith("/usr/") or d == "/usr" or not os.path.isdir(d):
+            continue
+        keep.append(d)
+    return keep
+
+
+def _bwrap_command(root, worker_args):
+    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "lib32", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    for d in _python_binds():
+        args += ["--ro-bind", d, d]
+    args += ["--ro-bind", str(root), "/sandbox", "--proc", "/proc", "--dev", "/dev",
+             "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
+    for key, value in _SAFE_ENV.items():
+        args += ["--setenv", key, value]
+    return args + [sys.executable, "-I", "-S", "-B", "/sandbox/_grading_worker.py", "--root", "/sandbox"] + worker_args
+
+
+def _worker_args(fd_in, fd_out):
+    return ["--site", str(Path(np.__file__).resolve().parent.parent), "--fd-in", str(fd_in), "--fd-out", str(fd_out)]
+
+
+def bwrap_works():
+    """Whether bubblewrap can start a Python here (checked once per process)."""
+    global _BWRAP_OK
+    if _BWRAP_OK is None:
+        _BWRAP_OK = False
+        if bwrap_path():
+            probe = tempfile.mkdtemp(prefix="cs-convnet-probe-")
+            try:
+                command = _bwrap_command(probe, [])
+                command = command[: command.index(sys.executable) + 1] + ["-I", "-S", "-c", "pass"]
+                _BWRAP_OK = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                _BWRAP_OK = False
+            finally:
+                shutil.rmtree(probe, ignore_errors=True)
+    return _BWRAP_OK
+
+
+def _make_cgroup():
+    """A fresh pids cgroup (path) capped at MAX_PROCESSES, or None where cgroups are not writable."""
+    try:
+        parent = CGROUP_PIDS / "cs-convnet-grader"
+        parent.mkdir(exist_ok=True)
+        group = parent / uuid.uuid4().hex
+        group.mkdir()
+        (group / "pids.max").write_text(str(MAX_PROCESSES))
+        return group
+    except OSError:
+        return None
+
+
+def _die_with_parent():
+    """Ask the kernel to SIGKILL this (child) process when the grading process dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Worker:
+    """One sandboxed worker process; restart it with :meth:`start` after a failure."""
+
+    def __init__(self, root, isolation="auto", memory_limit=MEMORY_LIMIT, cpu_limit=CPU_LIMIT):
+        if isolation not in ("auto", "bubblewrap", "rlimits"):
+            raise ValueError(f"isolation must be 'auto', 'bubblewrap' or 'rlimits', got {isolation!r}")
+        use_bwrap = isolation == "bubblewrap" or (isolation == "auto" and bwrap_works())
+        if isolation == "bubblewrap" and not bwrap_works():
+            raise RuntimeError("bubblewrap was requested but does not work on this machine")
+        self.root = Path(root)
+        self.requested = isolation
+        self.mode = "bubblewrap" if use_bwrap else "rlimits"
+        self.memory_limit, self.cpu_limit = memory_limit, cpu_limit
+        self.process = None
+        self.cgroup = None
+        self.workdir = None
+        self.starts = 0
+        self.used_cgroup = False
+
+    @property
+    def isolation(self):
+        """Human-readable description of the isolation in force."""
+        extra = f", pids cgroup (at most {MAX_PROCESSES} processes)" if self.used_cgroup else ""
+        if self.mode == "bubblewrap":
+            return ("bubblewrap (user/pid/net/ipc namespaces, read-only Python and submission, private /tmp, "
+                    f"empty environment) + rlimits (address space, CPU, file size){extra}")
+        why = "not requested" if self.requested == "rlimits" else "unavailable"
+        return ("rlimits + new session + scrubbed environment + fresh working directory"
+                f"{extra} (bubblewrap {why}: no file-system or network isolation)")
+
+    def _preexec(self):
+        resource.setrlimit(resource.RLIMIT_AS, (self.memory_limit, self.memory_limit))
+        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_limit, self.cpu_limit + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _die_with_parent()
+        if self.cgroup is not None:
+            try:
+                with open(self.cgroup / "cgroup.procs", "w") as handle:
+                    handle.write(str(os.getpid()))
+            except OSError:
+                pass
+
+    def start(self):
+        """Start (or restart) the worker and wait for it to report ready."""
+        self.stop()
+        self.starts += 1
+        self.cgroup = _make_cgroup()
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        self.workdir = tempfile.mkdtemp(prefix="cs-convnet-work-")
+        self.stderr_path = Path(self.workdir) / ".stderr"
+        stderr = open(self.stderr_path, "wb")
+        if self.mode == "bubblewrap":
+            command = _bwrap_command(self.root, _worker_args(to_worker_r, from_worker_w))
+            env = {}
+            cwd = self.workdir
+        else:
+            command = [sys.executable, "-I", "-S", "-B", str(self.root / "_grading_worker.py"),
+                       "--root", str(self.root)] + _worker_args(to_worker_r, from_worker_w)
+            env = dict(_SAFE_ENV, HOME=self.workdir, TMPDIR=self.workdir)
+            cwd = self.workdir
+
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                cwd=cwd, env=env, start_new_session=True, preexec_fn=self._preexec,
+                pass_fds=(to_worker_r, from_worker_w), close_fds=True,
+            )
+        finally:
+            stderr.close()
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        self.fd_out, self.fd_in = to_worker_w, from_worker_r
+        # No learner code runs before "ready" (the learner's modules are imported on request),
+        # so a failure here is the machine's, and must not become a zero grade.
+        try:
+            header, _ = receive_message(self.fd_in, time.monotonic() + STARTUP_TIMEOUT)
+        except WorkerFailure as failure:
+            try:
+                tail = self.stderr_path.read_text(errors="replace")[-2000:]
+            except OSError:
+                tail = ""
+            self.stop()
+            raise SandboxError(f"the {self.mode} sandbox did not start ({failure.detail}): {tail}") from None
+        if header.get("op") != "ready":
+            self.stop()
+            raise SandboxError(f"the {self.mode} sandbox did not start: unexpected first message")
+        if self.cgroup is not None:
+            try:   # the report names the cgroup only if the worker really joined it
+                self.used_cgroup = self.used_cgroup or bool((self.cgroup / "cgroup.procs").read_text().split())
+            except OSError:
+                pass
+
+    def _receive(self, deadline):
+        try:
+            return receive_message(self.fd_in, deadline)
+        except WorkerFailure as failure:
+            if failure.kind == "crash":
+                failure.detail = self._death_note()
+            self.stop()
+            raise failure
+
+    def _death_note(self):
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the worker closed its pipe"
+        if self.mode == "bubblewrap" and code > 128:
+            code = 128 - code   # bwrap reports a child killed by signal s as status 128 + s
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed: memory or process limit?)",
+                    "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
+            return f"the worker was killed by {name}{hint}"
+        return f"the worker's Python exited with status {code}" + (
+            " (os._exit, sys.exit or a fatal error in the learner's code?)" if code else "")
+
+    def request(self, header, arrays=(), timeout=10.0, oracle=None):
+        """Send one request and return (reply header, arrays).
+
+        ``oracle(header, arrays) -> (header, arrays)`` answers the worker's
+        questions asked during the request (trusted reference layers for
+        classifier checks). Raises :class:`WorkerFailure` after stopping the
+        worker if it dies, breaks the protocol or exceeds ``timeout`` seconds.
+        """
+        if self.process is None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        try:
+            send_message(self.fd_out, header, list(arrays), deadline)
+        except WorkerFailure as failure:
+            if failure.kind == "crash":
+                failure.detail = self._death_note()
+            self.stop()
+            raise
+        while True:
+            reply, reply_arrays = self._receive(deadline)
+            if reply.get("op") != "oracle":
+                return reply, reply_arrays
+            if oracle is None:
+                self.stop()
+                raise WorkerFailure("protocol", "unexpected question from the worker")
+            answer, answer_arrays = oracle(reply, reply_arrays)
+            try:
+                send_message(self.fd_out, answer, answer_arrays, deadline)
+            except WorkerFailure:
+                self.stop()
+                raise
+
+    def stop(self):
+        """Kill the worker and every process it started; never leaves one behind."""
+        process, self.process = self.process, None
+        for fd_name in ("fd_out", "fd_in"):
+            fd = getattr(self, fd_name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, fd_name, None)
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                process.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_cgroup()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def _kill_cgroup(self):
+        """SIGKILL every process left in the worker's cgroup (setsid escapes included), then remove it."""
+        group, self.cgroup = self.cgroup, None
+        if group is None:
+            return
+        for _ in range(500):
+            try:
+                pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                group.rmdir()   # fails while a process (even a dying one) is still inside
+                return
+            except OSError:
+                time.sleep(0.01)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
