@@ -106,6 +106,8 @@ setup(
     install_requires=["numpy>=2.0", "matplotlib>=3.7", "tqdm>=4.60"],
     extras_require={
         "course": ["jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7", "ipykernel", "ipywidgets"],
+        # Optional reference for `cs-convnet bench` (PyTorch CPU); never needed by the package.
+        "bench": ["torch==2.13.0", "threadpoolctl"],
         "test": ["pytest>=8", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
                  "ipykernel", "ipywidgets", "playwright>=1.40", "threadpoolctl"],
     },

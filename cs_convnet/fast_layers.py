@@ -1,0 +1,519 @@
+"""Fast convolution and pooling layers: im2col + BLAS matrix products.
+
+Provided code (learners write the naive loops in :mod:`cs_convnet.layers`;
+these compute the same thing, fast enough to train on CIFAR-10).
+
+A convolution is rewritten as matrix products. im2col copies every input
+window into a column of ``cols`` (C*HH*WW, n*H'*W') for a chunk of n images;
+then, chunk by chunk::
+
+    out   = w.reshape(F, C*HH*WW) @ cols               (forward GEMM)
+    dw   += dout_rows @ cols.T                         (backward GEMM)
+    dcols = w.reshape(F, C*HH*WW).T @ dout_rows        (backward GEMM, skipped if need_dx=False)
+    dx    = col2im(dcols)                              (sum back into place)
+
+where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'). The output
+size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
+number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
+
+Chunks: the column matrix of a whole batch is large (30 MB for the first
+layer of ThreeLayerConvNet on 50 float32 images). The backward pass rebuilds
+it rather than keeping it in the cache tuple (im2col is cheap next to the
+GEMMs), and batches whose columns exceed :data:`CONV_CHUNK_BYTES` (64 MiB)
+are processed in chunks of images, which bounds the memory. Smaller chunks
+that stay in a core's L2 cache (1 MiB) were measured faster when OpenBLAS
+runs on ONE thread (CPU time, float32: conv (a) forward 16.2 -> 10-11 ms,
+conv (c) forward 56 -> 40 ms), but with OpenBLAS's default two threads on
+this busy 2-core machine every extra GEMM call pays a thread hand-off, and
+one GEMM per pass wins by far (wall time, median of 7, load average 9.5)::
+
+    CONV_CHUNK_BYTES        1 MiB    8 MiB   64 MiB (whole batch)   PyTorch
+    conv (a) fwd+bwd, ms     1368      402     240                     326
+    conv (c) fwd+bwd, ms     3289      954     644                     509
+    training step, ms        2906      672     497                     334
+
+Large temporaries come from a small pool (:class:`_BufferPool`) to avoid
+paying page faults on every call.
+
+Backends
+--------
+Two sets of kernels share one signature:
+
+- ``'cython'``: ``cs_convnet._compiled.im2col_cython`` / ``pool_cython``,
+  compiled from ``cython_ext/`` by ``pip install``; float32 and float64.
+- ``'numpy'``: :mod:`cs_convnet.im2col`, vectorised numpy; any dtype.
+
+:data:`BACKEND` names the one in use. It is ``'cython'`` when the compiled
+modules import, else ``'numpy'`` (with one ``RuntimeWarning`` at import);
+the environment variable ``CS_CONVNET_BACKEND=numpy`` (or ``cython``) forces
+a choice. Every function takes ``backend=None`` (the default backend) or an
+explicit ``'numpy'``/``'cython'``, so both can be compared in one process.
+Inputs of a dtype other than float32/float64 always run on numpy.
+
+Threads
+-------
+The GEMMs run on OpenBLAS's threads (2 here). The compiled kernels can also
+split their loops over channels/planes with OpenMP (``prange``), but by
+default they run serially (:data:`KERNEL_THREADS` = 1), chosen by
+measurement on this 2-core machine, shared with other jobs::
+
+    python -m cs_convnet.bench --compare-kernel-threads --repeat 9 --dtype float32
+
+    median wall ms, float32   load ~9: 1 thr  2 thr   2/1 | load ~2: 1 thr  2 thr   2/1
+    conv a fwd+bwd                     550.0  428.6  0.78 |          33.5   56.7  1.69
+    conv b fwd+bwd                     319.9  388.0  1.21 |          31.5   57.9  1.84
+    conv c fwd+bwd                    1460.7 1339.1  0.92 |          95.7  113.4  1.18
+    pool 2x2 s2 fwd+bwd                 21.8   60.6  2.77 |           3.5    2.5  0.71
+    pool 3x3 s2 fwd+bwd                 43.7   72.3  1.66 |           9.7    5.9  0.61
+    training step                      639.7  763.4  1.19 |          34.3   60.9  1.78
+
+(the load ~9 columns predate the final conv kernels). A second OpenMP
+thread slows the convolutions and the training step in both regimes: it
+competes with OpenBLAS's threads for the same two cores. Pooling gains on a
+quiet machine but loses 2-3x on a busy one; the pools are already 3-20x
+faster than PyTorch's serially, so they stay serial too.
+"""
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from . import im2col as _numpy_kernels
+from .shape_checks import check_upstream, conv_geometry, pool_geometry
+
+try:
+    from ._compiled import im2col_cython as _cy_im2col
+    from ._compiled import pool_cython as _cy_pool
+except ImportError as _error:  # not built: no compiler at install time, or a source checkout
+    _cy_im2col = _cy_pool = None
+    _CYTHON_IMPORT_ERROR = _error
+else:
+    _CYTHON_IMPORT_ERROR = None
+
+_THREADED_KERNELS = ("im2col", "col2im", "max_pool_forward", "max_pool_backward",
+                     "avg_pool_forward", "avg_pool_backward")
+_KERNEL_NAMES = _THREADED_KERNELS + ("rows_to_nchw", "nchw_to_rows")
+# Compiled only: max pooling that records each window's argmax ("switches") for the backward pass.
+_SWITCH_KERNELS = ("max_pool_forward_switches", "max_pool_backward_switches")
+
+
+#: OpenMP threads of the compiled kernels; 1 (serial) by measurement, see "Threads" above.
+KERNEL_THREADS = 1
+
+
+class _Kernels:
+    """One backend's kernels, as attributes named after :mod:`cs_convnet.im2col`'s functions."""
+
+    def __init__(self, name, modules, threaded):
+        self.name = name
+        self._threaded = threaded
+        for kernel in _KERNEL_NAMES:
+            module = next(m for m in modules if hasattr(m, kernel))
+            setattr(self, "_" + kernel, getattr(module, kernel))
+        switch_modules = [m for m in modules if all(hasattr(m, kernel) for kernel in _SWITCH_KERNELS)]
+        self.has_switches = bool(switch_modules)
+        for kernel in _SWITCH_KERNELS if switch_modules else ():
+            setattr(self, "_" + kernel, getattr(switch_modules[0], kernel))
+
+    def __getattr__(self, kernel):
+        try:
+            function = self.__dict__["_" + kernel]
+        except KeyError:
+            raise AttributeError(f"the {self.__dict__.get('name')} backend has no kernel {kernel!r}") from None
+        if self._threaded and kernel in _THREADED_KERNELS + _SWITCH_KERNELS:
+            return lambda *args: function(*args, num_threads=KERNEL_THREADS)
+        return function
+
+
+_BACKENDS = {"numpy": _Kernels("numpy", [_numpy_kernels], threaded=False)}
+if _cy_im2col is not None:
+    _BACKENDS["cython"] = _Kernels("cython", [_cy_im2col, _cy_pool], threaded=True)
+
+AVAILABLE_BACKENDS = tuple(sorted(_BACKENDS))
+
+
+def _default_backend():
+    forced = os.environ.get("CS_CONVNET_BACKEND", "").strip().lower()
+    if forced:
+        if forced not in ("numpy", "cython"):
+            raise ValueError(f"CS_CONVNET_BACKEND must be 'numpy' or 'cython', got {forced!r}")
+        if forced not in _BACKENDS:
+            raise ImportError(
+                f"CS_CONVNET_BACKEND=cython but the compiled kernels did not import ({_CYTHON_IMPORT_ERROR}); "
+                "rebuild with `pip install -e . --no-build-isolation` on a machine with a C compiler"
+            )
+        return forced
+    if "cython" in _BACKENDS:
+        return "cython"
+    warnings.warn(
+        f"cs_convnet's compiled Cython kernels are not available ({_CYTHON_IMPORT_ERROR}); "
+        "the fast layers run on the slower numpy backend. Reinstall with a C compiler "
+        "(`pip install -e . --no-build-isolation`) to build them.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return "numpy"
+
+
+#: Name of the backend the fast layers use by default: 'cython' or 'numpy'.
+BACKEND = _default_backend()
+
+
+def _kernels(backend, dtype):
+    """The kernels for ``backend`` (None: :data:`BACKEND`) able to handle ``dtype``."""
+    name = BACKEND if backend is None else backend
+    if name not in ("numpy", "cython"):
+        raise ValueError(f"backend must be None, 'numpy' or 'cython', got {backend!r}")
+    if name not in _BACKENDS:
+        raise ValueError(f"backend 'cython' is not available here ({_CYTHON_IMPORT_ERROR}); "
+                         f"available: {AVAILABLE_BACKENDS}")
+    if name == "cython" and dtype not in (np.float32, np.float64):
+        name = "numpy"  # compiled for float32/float64 only
+    return _BACKENDS[name]
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Within the ``with`` block, make ``name`` ('numpy' or 'cython') the default backend.
+
+    Changes :data:`BACKEND` for every caller (layer_utils, the classifiers),
+    so it is meant for benchmarks and tests, not for threaded code.
+    """
+    global BACKEND
+    _kernels(name, np.dtype(np.float64))  # raises if unknown or unavailable
+    previous, BACKEND = BACKEND, name
+    try:
+        yield
+    finally:
+        BACKEND = previous
+
+
+#: Clock of the ``timings`` split (the benchmark sets ``time.thread_time`` for CPU time).
+TIMINGS_CLOCK = time.perf_counter
+
+
+class _Stopwatch:
+    """Adds the seconds spent in each stage to ``timings[stage]``; does nothing when timings is None."""
+
+    def __init__(self, timings):
+        self.timings = timings
+        self.start = TIMINGS_CLOCK() if timings is not None else 0.0
+
+    def lap(self, stage):
+        if self.timings is not None:
+            now = TIMINGS_CLOCK()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.start
+            self.start = now
+
+
+def _compute_dtype(*arrays):
+    """Common floating dtype of the arrays (integers compute in float64)."""
+    dtype = np.result_type(*arrays)
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+class _BufferPool:
+    """Large arrays recycled between calls once nothing else refers to them.
+
+    A fresh large array costs a page fault per 4 KiB page on first touch
+    (measured: about a third of the time of im2col on conv case (c)). The
+    pool keeps the arrays it hands out; :meth:`empty` returns one again only
+    when the pool's own reference is the last one (no cache, view or caller
+    holds it any more), so a buffer is never shared by two live results.
+    Arrays under ``min_bytes`` come from numpy directly; the pool never holds
+    more than ``max_bytes``.
+    """
+
+    def __init__(self, min_bytes=1 << 20, max_bytes=1 << 30):
+        self.min_bytes, self.max_bytes = min_bytes, max_bytes
+        self._arrays = {}  # (shape, dtype) -> list of arrays
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        """An uninitialised array of ``shape`` and ``dtype`` that no one else references."""
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        if nbytes < self.min_bytes:
+            return np.empty(shape, dtype=dtype)
+        key = (tuple(shape), dtype.str)
+        with self._lock:
+            arrays = self._arrays.setdefault(key, [])
+            for array in arrays:
+                # References: the list, the loop variable, getrefcount's argument.
+                if sys.getrefcount(array) <= 3:
+                    return array
+            array = np.empty(shape, dtype=dtype)
+            if self._bytes + nbytes <= self.max_bytes:
+                arrays.append(array)
+                self._bytes += nbytes
+            return array
+
+    def clear(self):
+        with self._lock:
+            self._arrays.clear()
+            self._bytes = 0
+
+
+_pool = _BufferPool()
+
+
+def clear_buffers():
+    """Release the arrays the fast layers keep for reuse (see ``_BufferPool``)."""
+    _pool.clear()
+
+
+# --------------------------------------------------------------------------
+# Convolution
+# --------------------------------------------------------------------------
+
+#: Largest column matrix, in bytes, of one chunk of images (at least one image per chunk);
+#: see "Chunks" above for the measurements behind 64 MiB.
+CONV_CHUNK_BYTES = 64 << 20
+
+
+def _chunk_images(K, P, itemsize):
+    """Images per chunk: as many as keep the chunk's columns (K, n*P) within CONV_CHUNK_BYTES."""
+    return max(1, int(CONV_CHUNK_BYTES // max(1, K * P * itemsize)))
+
+
+def _chunk_view(flat, rows, columns):
+    """A C-contiguous (rows, columns) matrix at the start of the 1-d buffer ``flat``."""
+    return flat[:rows * columns].reshape(rows, columns)
+
+
+def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
+    """Convolutional layer by im2col and matrix products; same result as ``conv_forward_naive``.
+
+    The batch is processed in chunks of images whose columns fit in
+    :data:`CONV_CHUNK_BYTES` (usually the whole batch at once); the backward
+    pass rebuilds the columns, so the cache holds no column matrix.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W), any strides
+    w : ndarray of shape (F, C, HH, WW)
+    b : ndarray of shape (F,)
+    conv_param : dict with int 'stride' (>= 1) and 'pad' (>= 0)
+    backend : None, 'numpy' or 'cython'
+        None uses :data:`BACKEND`.
+    timings : None or dict
+        If a dict, the seconds spent in each stage ('layout', 'im2col',
+        'gemm') are added to it (used by :mod:`cs_convnet.bench`).
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H', W'), dtype of ``x, w, b`` combined, with
+        ``H' = (H - HH + 2*pad) / stride + 1``, ``W' = (W - WW + 2*pad) / stride + 1``
+    cache : tuple (x, w, b, conv_param, x as a C-contiguous array of the computing dtype,
+        backend name) for :func:`conv_backward_fast`
+
+    Raises
+    ------
+    ValueError
+        The naive layer's errors (shapes, channels, stride, pad, non-whole output size).
+    """
+    stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
+    dtype = _compute_dtype(x, w, b)
+    kernels = _kernels(backend, dtype)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    K, P = C * HH * WW, H_out * W_out
+    watch = _Stopwatch(timings)
+    x_c = np.ascontiguousarray(x, dtype=dtype)
+    w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
+    b_c = np.ascontiguousarray(b, dtype=dtype)
+    out = _pool.empty((N, F, H_out, W_out), dtype)
+    out_3d = out.reshape(N, F, P)
+    chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
+    cols_flat = _pool.empty((K * chunk * P,), dtype)
+    rows_flat = _pool.empty((F * chunk * P,), dtype)
+    watch.lap("layout")
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        cols = _chunk_view(cols_flat, K, (stop - start) * P)
+        kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)
+        watch.lap("im2col")
+        out_rows = _chunk_view(rows_flat, F, (stop - start) * P)
+        np.matmul(w_rows, cols, out=out_rows)
+        watch.lap("gemm")
+        kernels.rows_to_nchw(out_rows, b_c, out_3d[start:stop])  # (F, n*P) -> (n, F, P), plus bias
+        watch.lap("layout")
+    cache = (x, w, b, conv_param, x_c, kernels.name)
+    return out, cache
+
+
+def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
+    """Backward pass of :func:`conv_forward_fast`, chunk by chunk of images::
+
+        dw += dout_rows @ cols.T        db += sums of dout_rows
+        dcols = w_rows.T @ dout_rows    dx[chunk] = col2im(dcols)
+
+    where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W').
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H', W'), upstream gradient
+    cache : tuple from :func:`conv_forward_fast`
+    need_dx : bool
+        False skips the gradient of the input (the first layer of a network,
+        whose input is the images), saving a GEMM and col2im.
+    timings : None or dict
+        If a dict, the seconds spent in each stage ('layout', 'im2col', 'gemm',
+        'col2im') are added to it.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None when ``need_dx`` is False
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    x, w, b, conv_param, x_c, backend = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = (H - HH + 2 * pad) // stride + 1
+    W_out = (W - WW + 2 * pad) // stride + 1
+    check_upstream(dout, (N, F, H_out, W_out), "(N, F, H', W')")
+    K, P = C * HH * WW, H_out * W_out
+    dtype = _compute_dtype(dout, x_c)
+    kernels = _kernels(backend, dtype)
+    watch = _Stopwatch(timings)
+    x_c = x_c.astype(dtype, copy=False)
+    w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
+    dout_3d = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
+    chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
+    cols_flat = _pool.empty((K * chunk * P,), dtype)
+    rows_flat = _pool.empty((F * chunk * P,), dtype)
+    dcols_flat = _pool.empty((K * chunk * P,), dtype) if need_dx else None
+    dx = _pool.empty((N, C, H, W), dtype) if need_dx else None
+    dw_t = np.zeros((K, F), dtype=dtype)  # dw transposed, see below
+    db = np.zeros(F, dtype=np.float64)
+    db_part = np.empty(F, dtype=np.float64)
+    watch.lap("layout")
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        cols = _chunk_view(cols_flat, K, (stop - start) * P)
+        kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)
+        watch.lap("im2col")
+        dout_rows = _chunk_view(rows_flat, F, (stop - start) * P)
+        kernels.nchw_to_rows(dout_3d[start:stop], dout_rows, db_part)
+        db += db_part
+        watch.lap("layout")
+        # dw.T = cols @ dout_rows.T, into a fresh (K, F) array: measured with two OpenBLAS threads,
+        # this orientation is up to 10x faster than dout_rows @ cols.T (conv (a): 13 vs 162 ms),
+        # and writing it through matmul's out= hit a 100x slower path (conv (b): 2.7 s vs 24 ms).
+        dw_t += cols @ dout_rows.T
+        if need_dx:
+            dcols = _chunk_view(dcols_flat, K, (stop - start) * P)
+            np.matmul(w_rows.T, dout_rows, out=dcols)
+            watch.lap("gemm")
+            kernels.col2im(dcols, dx[start:stop], HH, WW, pad, stride, H_out, W_out)
+            watch.lap("col2im")
+        else:
+            watch.lap("gemm")
+    return dx, np.ascontiguousarray(dw_t.T).reshape(w.shape), db.astype(dtype)
+
+
+# --------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------
+
+def _pool_forward(kind, x, pool_param, backend):
+    pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
+    dtype = x.dtype if kind == "max" else _compute_dtype(x)
+    kernels = _kernels(backend, dtype)
+    x_c = np.ascontiguousarray(x, dtype=dtype)
+    out = _pool.empty((x.shape[0], x.shape[1], H_out, W_out), dtype)
+    switches = None
+    if kind == "max" and kernels.has_switches and (pool_height, pool_width, stride) != (2, 2, 2):
+        # General windows: record each window's argmax now, so that the backward pass is a
+        # scatter. The 2x2 stride-2 kernel finds it again, branch-free, faster than storing it.
+        switches = _pool.empty(out.shape, np.intc)
+        kernels.max_pool_forward_switches(x_c, out, switches, pool_height, pool_width, stride)
+    else:
+        getattr(kernels, f"{kind}_pool_forward")(x_c, out, pool_height, pool_width, stride)
+    return out, (x, pool_param, kernels.name, switches)
+
+
+def _pool_backward(kind, dout, cache):
+    x, pool_param, backend, switches = cache
+    pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
+    check_upstream(dout, (x.shape[0], x.shape[1], H_out, W_out), "(N, C, H', W')")
+    dtype = _compute_dtype(x, dout)
+    kernels = _kernels(backend, dtype)
+    dout_c = np.ascontiguousarray(dout, dtype=dtype)
+    dx = _pool.empty(x.shape, dtype)
+    if kind == "max" and switches is not None and kernels.has_switches:
+        kernels.max_pool_backward_switches(dout_c, switches, dx)
+    elif kind == "max":
+        x_c = np.ascontiguousarray(x, dtype=dtype)
+        kernels.max_pool_backward(x_c, dout_c, dx, pool_height, pool_width, stride)
+    else:
+        kernels.avg_pool_backward(dout_c, dx, pool_height, pool_width, stride)
+    return dx
+
+
+def max_pool_forward_fast(x, pool_param, *, backend=None):
+    """Max pooling over windows of any size and stride (overlapping included).
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    pool_param : dict with int 'pool_height', 'pool_width', 'stride' and optional bool 'floor'
+        (as ``max_pool_forward_naive``)
+    backend : None, 'numpy' or 'cython'
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H', W'), ``H' = (H - pool_height) / stride + 1``,
+        ``W' = (W - pool_width) / stride + 1`` (floored when ``pool_param['floor']``)
+    cache : tuple (x, pool_param, backend name, switches): switches (N, C, H', W') holds the
+        offset of each window's first maximum within its (H, W) plane (compiled backend, windows
+        other than 2x2 stride 2), else None
+    """
+    return _pool_forward("max", x, pool_param, backend)
+
+
+def max_pool_backward_fast(dout, cache):
+    """Backward pass of :func:`max_pool_forward_fast`.
+
+    Each window's gradient goes to its first maximum in row-major order (as
+    the naive layer and PyTorch); overlapping windows add up.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H', W')
+    cache : tuple from :func:`max_pool_forward_fast`
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    return _pool_backward("max", dout, cache)
+
+
+def avg_pool_forward_fast(x, pool_param, *, backend=None):
+    """Average pooling over windows of any size and stride (overlapping included).
+
+    Same parameters and output shape as :func:`max_pool_forward_fast`; each
+    output is the mean of its ``pool_height * pool_width`` inputs.
+    """
+    return _pool_forward("avg", x, pool_param, backend)
+
+
+def avg_pool_backward_fast(dout, cache):
+    """Backward pass of :func:`avg_pool_forward_fast`: dx of shape (N, C, H, W)."""
+    return _pool_backward("avg", dout, cache)
+
+
+# CS231n's names: its im2col and "strides" variants are one implementation here.
+conv_forward_im2col = conv_forward_fast
+conv_backward_im2col = conv_backward_fast
+conv_forward_strides = conv_forward_fast
+conv_backward_strides = conv_backward_fast
