@@ -1,0 +1,177 @@
+"""nbgrader 0.9.6 preprocessors that fix the pitfalls of notebook autograding.
+
+Measured with nbgrader 0.9.6 (see tests/test_nbgrader_integration.py):
+
+* ``utils.determine_grade`` scores 0 for any grade cell with *stderr* output,
+  so a correct cell that triggers a ``RuntimeWarning`` loses its points.
+  :class:`StderrIsNotFailure` turns stderr streams of grade cells that raised
+  nothing into stdout (the text stays visible) before the grades are saved.
+* A kernel that dies (``os._exit``, a segfault, the OOM killer) makes
+  ``Execute`` raise ``DeadKernelError`` (and one that ignores the interrupt
+  after a cell timeout, ``CellTimeoutError``); nbgrader then deletes the
+  autograded notebook and every grade stays ``None``. :class:`CrashTolerantExecute`
+  marks the cell that killed the kernel and the cells after it as errors, so
+  the cells that ran before keep their points and the notebook exists.
+* ``OverwriteCells.add_missing_grade_cells`` raises ``KeyError`` when the cell
+  before a deleted grade cell is a locked cell that is neither a grade nor a
+  solution cell (a read-only markdown cell, say). :class:`RobustOverwriteCells`
+  inserts the missing cell after the nearest earlier source cell still present.
+* Autograded notebooks hold the hidden tests (``OverwriteCells`` restores the
+  locked source), so the feedback HTML shows them by default.
+  :class:`ClearHiddenTestsAndTracebacks` removes the hidden regions from the
+  feedback and withholds tracebacks of those cells, which quote hidden lines.
+
+The classes are wired in by the autograde section of
+``assignments/nbgrader_config.py``.
+"""
+
+import json
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+
+from nbgrader import utils
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
+
+KERNEL_DIED = "KernelDied"
+NOT_RUN = "NotRunAfterKernelDeath"
+
+
+def _error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+class CrashTolerantExecute(Execute):
+    """Execute, but a dead kernel fails the remaining cells instead of the whole notebook."""
+
+    def preprocess(self, nb, resources, km=None):
+        self._dead_in = None
+        try:
+            return super().preprocess(nb, resources, km=km)
+        except (DeadKernelError, CellTimeoutError):
+            # Raised again while shutting the dead kernel down; the cells are already marked.
+            if self._dead_in is None:
+                raise
+            return self.nb, self.resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._dead_in is not None:
+            if cell.cell_type == "code":
+                cell.outputs = [_error_output(
+                    NOT_RUN, f"not run: the kernel died in cell {self._dead_in}")]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except (DeadKernelError, CellTimeoutError) as error:
+            # CellTimeoutError escapes only when the interrupted kernel stays unresponsive
+            name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
+            self._dead_in = name
+            if isinstance(error, DeadKernelError):
+                self.log.error("Kernel died while executing cell %s", name)
+                why = "the kernel died while running this cell: os._exit, a segfault or running out of memory"
+            else:
+                self.log.error("Kernel hung while executing cell %s", name)
+                why = "this cell ran over the time limit and the kernel did not respond to an interrupt"
+            cell.outputs.append(_error_output(KERNEL_DIED, f"{why} ({name})"))
+            return cell, self.resources
+
+
+class StderrIsNotFailure(NbGraderPreprocessor):
+    """Let grade cells that raised nothing keep their points despite stderr output.
+
+    Must run after ``Execute`` and before ``SaveAutoGrades``. A failed test still
+    scores 0: it raises, and the error output decides the grade.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            return cell, resources
+        if any(output.output_type == "error" for output in cell.outputs):
+            return cell, resources
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                output.name = "stdout"
+        return cell, resources
+
+
+class RobustOverwriteCells(OverwriteCells):
+    """OverwriteCells whose re-insertion of deleted grade cells never raises KeyError."""
+
+    def add_missing_grade_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_ids = [cell.name for cell in source_nb.source_cells]
+        source_by_id = {cell.name: cell for cell in source_nb.source_cells}
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+
+        def present_ids():
+            return [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
+
+        for grade_cell in source_nb.grade_cells:
+            if grade_cell.name in present_ids():
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", grade_cell.name)
+            new_cell = self.missing_cell_transform(
+                source_by_id[grade_cell.name], grade_cell.max_score,
+                is_solution=grade_cell.name in solution_ids)
+            # After the nearest earlier source cell still in the notebook, else first.
+            here = present_ids()
+            position = 0
+            for earlier in reversed(source_ids[:source_ids.index(grade_cell.name)]):
+                if earlier in here:
+                    position = here.index(earlier) + 1
+                    break
+            nb.cells.insert(position, new_cell)
+        return nb, resources
+
+
+class ClearHiddenTestsAndTracebacks(ClearHiddenTests):
+    """For feedback: drop hidden test regions, and withhold outputs that would show them.
+
+    Tracebacks of cells with hidden tests quote the failing line; and the
+    learner's own code could print the notebook it runs from. Outputs quoting
+    a hidden line (verbatim or JSON-escaped) are replaced by a notice. An
+    output that encodes the line some other way is not recognised.
+    """
+
+    min_quoted = 8   # shorter hidden lines (``)``, ``pass``) are too common to withhold on
+
+    def preprocess(self, nb, resources):
+        self._hidden = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and self.begin_test_delimeter in cell.source:
+                inside = False
+                for line in cell.source.splitlines():
+                    if self.begin_test_delimeter in line:
+                        inside = True
+                    elif self.end_test_delimeter in line:
+                        inside = False
+                    elif inside and len(line.strip()) >= self.min_quoted:
+                        self._hidden |= {line.strip(), json.dumps(line.strip())[1:-1]}
+        return super().preprocess(nb, resources)
+
+    def _quotes_hidden(self, output):
+        texts = [output.get("text", ""), output.get("evalue", ""), *output.get("traceback", [])]
+        texts += [v if isinstance(v, str) else "".join(v) for v in output.get("data", {}).values()
+                  if isinstance(v, (str, list))]
+        return any(hidden in text for text in texts for hidden in self._hidden)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code":
+            return cell, resources
+        had_hidden = self.begin_test_delimeter in cell.source
+        if had_hidden:
+            cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        outputs = []
+        for output in cell.get("outputs", []):
+            if self._quotes_hidden(output):
+                output = NotebookNode(output_type="stream", name="stdout",
+                                      text="[output withheld from the feedback: it quotes a hidden test]\n")
+            elif had_hidden and output.output_type == "error":
+                output.traceback = [
+                    f"{output.ename}: {output.evalue}",
+                    "(raised in this test cell; the hidden tests' code is not shown)",
+                ]
+            outputs.append(output)
+        cell.outputs = outputs
+        return cell, resources

@@ -1,0 +1,123 @@
+"""Factory helpers: a tiny, real nbgrader assignment for the autograder's tests.
+
+The course notebooks take minutes to run; these tests need seconds. The tiny
+assignment has what the real ones have -- a locked markdown cell, solution
+cells, autograded test cells with visible and hidden tests -- and each test
+writes the student edits it needs (a warning, a crash, a deleted cell, ...).
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ASSIGNMENT = "tiny"
+NOTEBOOK = "squares"
+HIDDEN_MARKER = "HIDDEN_SECRET_INPUT_4242"
+
+
+def _cell(cell, grade_id, *, solution=False, grade=False, locked=False, points=0):
+    meta = {"grade_id": grade_id, "solution": solution, "grade": grade, "locked": locked,
+            "schema_version": 3}
+    if grade:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def source_notebook():
+    """The instructor's notebook: solutions and hidden tests included."""
+    cells = [
+        _cell(new_markdown_cell("# Squares\nImplement `square` and `cube`."), "intro", locked=True),
+        _cell(new_code_cell("import numpy as np"), "imports", locked=True),
+        _cell(new_code_cell(
+            "def square(x):\n"
+            "    ### BEGIN SOLUTION\n"
+            "    return np.asarray(x) ** 2\n"
+            "    ### END SOLUTION"), "square_solution", solution=True),
+        _cell(new_code_cell(
+            "assert np.allclose(square([1, 2]), [1, 4]), 'square is wrong'\n"
+            "### BEGIN HIDDEN TESTS\n"
+            f"assert np.allclose(square([3.0]), [9.0])  # {HIDDEN_MARKER}\n"
+            "### END HIDDEN TESTS"), "square_test", grade=True, locked=True, points=2),
+        _cell(new_code_cell(
+            "def cube(x):\n"
+            "    ### BEGIN SOLUTION\n"
+            "    return np.asarray(x) ** 3\n"
+            "    ### END SOLUTION"), "cube_solution", solution=True),
+        # a locked markdown cell right before a test: nbgrader 0.9.6 cannot re-insert that test
+        _cell(new_markdown_cell("The test below checks `cube`."), "cube_note", locked=True),
+        _cell(new_code_cell(
+            "assert np.allclose(cube([2]), [8]), 'cube is wrong'"), "cube_test",
+            grade=True, locked=True, points=3),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def write_source(source_root):
+    """Write ``source/tiny/squares.ipynb`` under ``source_root``; return the assignment dir."""
+    folder = Path(source_root) / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(source_notebook(), folder / f"{NOTEBOOK}.ipynb")
+    return folder
+
+
+def student_notebook(release_dir, *, square_body=None, cube_body=None, before_tests="",
+                     delete_cell=None, edit_locked=None):
+    """A learner's notebook built from the released one.
+
+    ``square_body``/``cube_body`` replace the solution stubs (None keeps the stub);
+    ``before_tests`` is appended to the square solution cell (e.g. a monkeypatch);
+    ``delete_cell`` removes the cell with that grade_id; ``edit_locked`` maps a
+    grade_id to new source for a locked cell.
+    """
+    nb = nbformat.read(Path(release_dir) / f"{NOTEBOOK}.ipynb", as_version=4)
+    bodies = {"square_solution": square_body, "cube_solution": cube_body}
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == delete_cell:
+            continue
+        body = bodies.get(grade_id)
+        if body is not None:
+            name = grade_id.split("_")[0]
+            cell.source = f"def {name}(x):\n" + "\n".join("    " + line for line in body.splitlines())
+        if grade_id == "square_solution" and before_tests:
+            cell.source += "\n" + before_tests
+        if edit_locked and grade_id in edit_locked:
+            cell.source = edit_locked[grade_id]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+CORRECT = {"square_body": "return np.asarray(x) ** 2", "cube_body": "return np.asarray(x) ** 3"}
+
+
+def write_submission(folder, nb):
+    """Write a learner notebook into a submission folder (as ``collect`` lays it out)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, str):
+        (folder / f"{NOTEBOOK}.ipynb").write_text(nb, encoding="utf-8")
+    else:
+        nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+    return folder
+
+
+def package_report(score_fraction=1.0):
+    """A grade-one report in F1's format, for tests that do not run the sandbox."""
+    checks = [
+        {"name": "relu_forward_shapes", "function": "relu_forward", "max_points": 2.0},
+        {"name": "conv_backward_numeric", "function": "conv_backward_naive", "max_points": 3.0},
+    ]
+    for check in checks:
+        check["points"] = check["max_points"] * score_fraction
+        check["passed"] = score_fraction == 1.0
+        check["message"] = "ok" if check["passed"] else "dx differs at [0, 1, 2, 3]"
+    report = {"score": sum(c["points"] for c in checks), "max_score": 5.0,
+              "isolation": "test", "checks": checks}
+    return json.loads(json.dumps(report))
