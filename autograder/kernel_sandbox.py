@@ -82,16 +82,9 @@ def kernel_argv(package_root, work_dirs, use_bwrap):
               sys.executable, "-B", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if not use_bwrap:
         return python
-    from .sandbox import bwrap_path
+    from .sandbox import bwrap_base_args
 
-    args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "lib", "lib64", "lib32", "sbin"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), f"/{name}"]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), f"/{name}"]
+    args = bwrap_base_args()
     if Path("/etc").is_dir():  # passwd/hosts/fonts config; nothing of the course lives there
         args += ["--ro-bind", "/etc", "/etc"]
     for folder in _python_dirs():

@@ -350,7 +350,9 @@ def _python_binds():
     return keep
 
 
-def _bwrap_command(root, worker_args):
+def bwrap_base_args():
+    """bubblewrap's command start: every namespace unshared (no network), no capabilities,
+    dies with its parent, and the system folders (/usr and its usual links) read-only."""
     args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "lib32", "sbin"):
@@ -359,6 +361,11 @@ def _bwrap_command(root, worker_args):
             args += ["--symlink", os.readlink(path), f"/{name}"]
         elif path.is_dir():
             args += ["--ro-bind", str(path), f"/{name}"]
+    return args
+
+
+def _bwrap_command(root, worker_args):
+    args = bwrap_base_args()
     for d in _python_binds():
         args += ["--ro-bind", d, d]
     args += ["--ro-bind", str(root), "/sandbox", "--proc", "/proc", "--dev", "/dev",
