@@ -89,8 +89,6 @@ def kernel_argv(package_root, work_dirs, use_bwrap):
         args += ["--ro-bind", "/etc", "/etc"]
     for folder in _python_dirs():
         args += ["--ro-bind", folder, folder]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    # binds under /tmp must come after the private /tmp, or it would hide them
     if package_root:
         args += ["--ro-bind", str(package_root), str(package_root)]
     cifar = _cifar_bind()

@@ -352,7 +352,12 @@ def _python_binds():
 
 def bwrap_base_args():
     """bubblewrap's command start: every namespace unshared (no network), no capabilities,
-    dies with its parent, and the system folders (/usr and its usual links) read-only."""
+    dies with its parent, the system folders (/usr and its usual links) read-only, and a
+    private /proc, /dev and /tmp.
+
+    The private /tmp comes first so that later binds of folders under /tmp (a virtual
+    environment or a course checked out there) stay visible instead of being hidden by it.
+    """
     args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "lib32", "sbin"):
@@ -361,15 +366,14 @@ def bwrap_base_args():
             args += ["--symlink", os.readlink(path), f"/{name}"]
         elif path.is_dir():
             args += ["--ro-bind", str(path), f"/{name}"]
-    return args
+    return args + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
 
 
 def _bwrap_command(root, worker_args):
     args = bwrap_base_args()
     for d in _python_binds():
         args += ["--ro-bind", d, d]
-    args += ["--ro-bind", str(root), "/sandbox", "--proc", "/proc", "--dev", "/dev",
-             "--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
+    args += ["--ro-bind", str(root), "/sandbox", "--chdir", "/tmp", "--clearenv"]
     for key, value in _SAFE_ENV.items():
         args += ["--setenv", key, value]
     return args + [sys.executable, "-I", "-S", "-B", "/sandbox/_grading_worker.py", "--root", "/sandbox"] + worker_args

@@ -228,3 +228,27 @@ def test_worker_dies_with_a_killed_grading_process(tmp_path, isolation):
         except OSError:
             pass
     assert not leftover
+
+
+@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+def test_bubblewrap_works_for_a_python_that_lives_under_tmp(tmp_path):
+    """Does the sandbox still start when the grader's Python environment sits under /tmp
+    (a CI clone there), i.e. is the private /tmp mounted before the environment's binds?"""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env_dir = Path("/tmp") / f"cs-convnet-venv-probe-{os.getpid()}"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120)
+        repo = Path(__file__).resolve().parent.parent
+        site = Path(np.__file__).resolve().parent.parent
+        result = subprocess.run(
+            [str(env_dir / "bin" / "python"), "-c", "from autograder import sandbox; print(sandbox.bwrap_works())"],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(site)])})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "True"
+    finally:
+        import shutil
+        shutil.rmtree(env_dir, ignore_errors=True)
