@@ -108,7 +108,8 @@ setup(
         "course": ["jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7", "ipykernel", "ipywidgets"],
         # Optional reference for `cs-convnet bench` (PyTorch CPU); never needed by the package.
         "bench": ["torch==2.13.0", "threadpoolctl"],
-        "test": ["pytest>=8", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
+        # Cython, setuptools and wheel: the tests build wheels offline, without build isolation.
+        "test": ["pytest>=8", "Cython>=3.0", "setuptools>=68", "wheel", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
                  "ipykernel", "ipywidgets", "playwright>=1.40", "threadpoolctl"],
     },
     entry_points=entry_points(),

@@ -99,8 +99,8 @@ def cells():
     training accuracy while the validation accuracy stays low: the picture of
     overfitting. If the training accuracy does not climb, something is wrong
     in the gradients or the learning rate is far off. (Without CIFAR-10 this
-    check uses 100 random images with random labels, which the network can
-    memorize just as well.)
+    check uses 100 synthetic images: a random pattern per class, seen through
+    noise, which the network can memorize just as well.)
     """)
     c.tests("overfit-tests", 3, r'''
     from cs_convnet.classifiers import ThreeLayerConvNet
@@ -111,7 +111,10 @@ def cells():
         small = {"X_train": data["X_train"][:100], "y_train": data["y_train"][:100],
                  "X_val": data["X_val"][:100], "y_val": data["y_val"][:100]}
     else:
-        small = {"X_train": rng.standard_normal((100, 3, 32, 32)).astype(np.float32), "y_train": rng.integers(10, size=100)}
+        labels = rng.integers(10, size=100)
+        patterns = rng.standard_normal((10, 3, 32, 32))  # one random pattern per class, seen through noise
+        images = patterns[labels] + 0.5 * rng.standard_normal((100, 3, 32, 32))
+        small = {"X_train": images.astype(np.float32), "y_train": labels}
         small["X_val"], small["y_val"] = small["X_train"][:20], small["y_train"][:20]
     model = ThreeLayerConvNet(num_filters=16, filter_size=5, hidden_dim=100, weight_scale=1e-2, seed=0)
     solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3}, num_epochs=15,
