@@ -84,7 +84,7 @@ import warnings
 import numpy as np
 
 from . import im2col as _numpy_kernels
-from .shape_checks import check_upstream, conv_geometry, pool_geometry
+from .shape_checks import check_upstream, conv_geometry, float_dtype, pool_geometry
 
 try:
     from ._compiled import im2col_cython as _cy_im2col
@@ -211,12 +211,6 @@ class _Stopwatch:
             self.start = now
 
 
-def _compute_dtype(*arrays):
-    """Common floating dtype of the arrays (integers compute in float64)."""
-    dtype = np.result_type(*arrays)
-    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
-
-
 class _BufferPool:
     """Large arrays recycled between calls once nothing else refers to them.
 
@@ -319,7 +313,7 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
         The naive layer's errors (shapes, channels, stride, pad, non-whole output size).
     """
     stride, pad, H_out, W_out = conv_geometry(x, w, b, conv_param)
-    dtype = _compute_dtype(x, w, b)
+    dtype = float_dtype(x, w, b)
     kernels = _kernels(backend, dtype)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
@@ -381,7 +375,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     W_out = (W - WW + 2 * pad) // stride + 1
     check_upstream(dout, (N, F, H_out, W_out), "(N, F, H', W')")
     K, P = C * HH * WW, H_out * W_out
-    dtype = _compute_dtype(dout, x_c)
+    dtype = float_dtype(dout, x_c)
     kernels = _kernels(backend, dtype)
     watch = _Stopwatch(timings)
     x_c = x_c.astype(dtype, copy=False)
@@ -426,7 +420,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
 
 def _pool_forward(kind, x, pool_param, backend):
     pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
-    dtype = x.dtype if kind == "max" else _compute_dtype(x)
+    dtype = x.dtype if kind == "max" else float_dtype(x)
     kernels = _kernels(backend, dtype)
     x_c = np.ascontiguousarray(x, dtype=dtype)
     out = _pool.empty((x.shape[0], x.shape[1], H_out, W_out), dtype)
@@ -445,7 +439,7 @@ def _pool_backward(kind, dout, cache):
     x, pool_param, backend, switches = cache
     pool_height, pool_width, stride, H_out, W_out = pool_geometry(x, pool_param)
     check_upstream(dout, (x.shape[0], x.shape[1], H_out, W_out), "(N, C, H', W')")
-    dtype = _compute_dtype(x, dout)
+    dtype = float_dtype(x, dout)
     kernels = _kernels(backend, dtype)
     dout_c = np.ascontiguousarray(dout, dtype=dtype)
     dx = _pool.empty(x.shape, dtype)
