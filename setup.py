@@ -27,7 +27,8 @@ CYTHON_DIRECTIVES = {
 # It is only requested where GCC's libgomp can be assumed (Linux); elsewhere the
 # loops compile to plain serial loops. CS_CONVNET_NO_OPENMP=1 turns it off.
 OPENMP = sys.platform.startswith("linux") and not os.environ.get("CS_CONVNET_NO_OPENMP")
-COMPILE_ARGS = ["-O3"] + (["-fopenmp"] if OPENMP else [])
+# -fno-math-errno: sqrt need not set errno, so loops calling it can be vectorized.
+COMPILE_ARGS = ["-O3", "-fno-math-errno"] + (["-fopenmp"] if OPENMP else [])
 LINK_ARGS = ["-fopenmp"] if OPENMP else []
 
 

@@ -62,7 +62,8 @@ def _prepare(rule, w, dw, config, defaults, state):
             if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 0:
                 raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
             continue
-        config.setdefault(key, np.zeros_like(w))
+        if key not in config:  # not setdefault: that would build a zeros array on every call
+            config[key] = np.zeros_like(w)
         if not isinstance(config[key], np.ndarray) or config[key].shape != w.shape:
             raise ValueError(
                 f"{rule}: config['{key}'] must be an array of the shape of w {w.shape}, "

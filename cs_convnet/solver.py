@@ -362,9 +362,11 @@ class Solver:
             config = self.optim_configs[name]
             if multiplier is not None:
                 config["learning_rate"] = self._base_lr[name] * multiplier
-            next_w, next_config = self.update_rule(w, grads[name], config)
             if self.weight_decay and name.startswith("W"):
-                next_w = next_w - (next_config["learning_rate"] * self.weight_decay) * w
+                # Decoupled (AdamW): shrink w by lr * weight_decay, then take the rule's step. Done first,
+                # on a new array, so that rules updating w in place (cs_convnet.fast_optim) work too.
+                w = w * (1.0 - config.get("learning_rate", self._base_lr[name]) * self.weight_decay)
+            next_w, next_config = self.update_rule(w, grads[name], config)
             self.model.params[name] = next_w
             self.optim_configs[name] = next_config
 

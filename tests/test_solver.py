@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from cs_convnet import layer_utils, layers, optim, solver as solver_module
+from cs_convnet import fast_optim, layer_utils, layers, optim, solver as solver_module
 from cs_convnet.schedules import Cosine
 from cs_convnet.solver import Solver
 
@@ -470,7 +470,7 @@ def test_lr_decay_multiplies_after_each_epoch_and_schedule_overrides_it():
     assert set(rule.rates) == {0.1}
 
 
-@pytest.mark.parametrize("update_rule", ["sgd", "adam"])
+@pytest.mark.parametrize("update_rule", ["sgd", "adam", fast_optim.adam], ids=["sgd", "adam", "fast-adam-in-place"])
 def test_weight_decay_shrinks_only_weights(update_rule):
     """With zero gradients, does decoupled weight decay multiply each W by (1 - lr * wd) per step
     and leave biases, gamma and beta alone?"""

@@ -10,8 +10,9 @@ import pickle
 import numpy as np
 import pytest
 
-from cs_convnet import cli
-from cs_convnet.train import PRESETS, TrainConfig, TrainError, main, normalize, train, validate
+from cs_convnet import cli, optim
+from cs_convnet.train import (FAST_UPDATE_RULES, PRESETS, TrainConfig, TrainError, main, normalize, predict, train,
+                              validate)
 
 from conftest import cifar10_archive_path
 
@@ -95,8 +96,8 @@ def _checkpoint_of_epoch(folder, epoch):
 @pytest.mark.parametrize(
     "overrides",
     [dict(schedule="onecycle", augment=True, crop_padding=2, update_rule="sgd_momentum", lr=0.02, weight_decay=1e-3),
-     dict(spec="conv3-8 bn relu pool2 fc10", schedule="cosine", warmup=0.5, normalize=True)],
-    ids=["onecycle-augment-momentum-wd", "batchnorm-cosine-warmup-normalize"],
+     dict(spec="conv3-8 bn relu pool2 fc10", schedule="cosine", warmup=0.5, normalize=True, weight_decay=1e-2)],
+    ids=["onecycle-augment-momentum-wd", "batchnorm-cosine-warmup-normalize-fast-adam-wd"],
 )
 def test_resume_gives_exactly_the_uninterrupted_result(tmp_path, synthetic, overrides):
     """Does resuming from the epoch-1 checkpoint reproduce, bit for bit, the parameters and log of an
@@ -146,6 +147,37 @@ def test_normalize_divides_by_the_training_per_channel_std_without_touching_the_
     data["X_train"][:, 1] = 0.0
     with pytest.raises(TrainError, match="constant"):
         normalize(data)
+
+
+def test_training_uses_the_fast_adam_with_the_same_result(tmp_path, synthetic, monkeypatch):
+    """Does the command train with the in-place fast Adam, and end where the learner's Adam ends?"""
+    config = small_config(tmp_path, epochs=2, weight_decay=1e-2)
+    fast = train(config, data=synthetic)
+    assert fast.solver.update_rule is FAST_UPDATE_RULES["adam"]
+    monkeypatch.setitem(FAST_UPDATE_RULES, "adam", "adam")
+    reference = train(small_config(tmp_path, out=str(tmp_path / "reference"), epochs=2, weight_decay=1e-2),
+                      data=synthetic)
+    assert reference.solver.update_rule is optim.adam
+    for name, value in reference.model.params.items():
+        np.testing.assert_allclose(fast.model.params[name], value, rtol=1e-3, atol=1e-4, err_msg=name)
+
+
+def test_flip_tta_averages_an_image_and_its_mirror(synthetic, tmp_path):
+    """Does --tta classify each test image by the mean probabilities of the image and its mirror image,
+    and report that accuracy beside the plain one?"""
+    result = train(small_config(tmp_path, epochs=1, tta=True), data=synthetic)
+    X, y = synthetic["X_test"], synthetic["y_test"]
+
+    def probabilities(images):
+        scores = result.model.loss(images)
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    expected = np.argmax(probabilities(X) + probabilities(X[..., ::-1].copy()), axis=1)
+    np.testing.assert_array_equal(predict(result.model, X, batch_size=30, flip=True), expected)
+    assert result.test_acc_flip == pytest.approx(np.mean(expected == y))
+    assert json.loads(result.log_path.read_text())["test_acc_flip_tta"] == result.test_acc_flip
+    assert TrainConfig.from_preset("deep").tta is True
 
 
 def test_presets_hold_the_documented_settings():

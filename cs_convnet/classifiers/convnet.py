@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import fast_layers
+from .. import fast_batchnorm, fast_layers
 from ..layers import (
     affine_backward,
     affine_forward,
@@ -483,12 +483,19 @@ def check_pattern(layers):
 # Forward and backward through a planned list of layers
 # --------------------------------------------------------------------------
 
+#: The cache of a ReLU computed inside the fused spatial batchnorm + ReLU before it.
+FUSED = "relu fused into the batchnorm before it"
+
+
 class LayerStack:
     """Runs the forward and backward passes of planned layers on a params dict.
 
     Shared by :class:`ConvNet` and the fully-convolutional nets of
     :mod:`cs_convnet.surgery`. ``bn_params`` and ``dropout_params`` hold one
-    dict per bn and dropout layer, in order, as in CS231n.
+    dict per bn and dropout layer, in order, as in CS231n. Convolutions and
+    pools run on the fast layers; a spatial batchnorm followed by a ReLU runs
+    as one fused fast layer (:mod:`cs_convnet.fast_batchnorm`), whose ReLU
+    step then keeps the :data:`FUSED` marker as its cache.
     """
 
     def __init__(self, steps, dropout_seed=None):
@@ -508,9 +515,12 @@ class LayerStack:
         caches = []
         bn_index = dropout_index = 0
         first_weight = True
-        for step in self.steps:
+        fused_relu = False
+        for index, step in enumerate(self.steps):
             layer, names = step.layer, list(step.params)
-            if isinstance(layer, Conv):
+            if fused_relu:  # this ReLU ran inside the fused spatial batchnorm before it
+                out, cache, fused_relu = x, FUSED, False
+            elif isinstance(layer, Conv):
                 out, cache = fast_layers.conv_forward_fast(x, params[names[0]], params[names[1]], layer.conv_param)
                 cache = (cache, first_weight)
             elif isinstance(layer, FC):
@@ -522,8 +532,14 @@ class LayerStack:
             elif isinstance(layer, ReLU):
                 out, cache = relu_forward(x)
             elif isinstance(layer, BatchNorm):
-                normalize = spatial_batchnorm_forward if x.ndim == 4 else batchnorm_forward
+                following = self.steps[index + 1].layer if index + 1 < len(self.steps) else None
+                fused_relu = x.ndim == 4 and isinstance(following, ReLU)
+                if fused_relu:
+                    normalize = fast_batchnorm.spatial_batchnorm_relu_forward_fast
+                else:
+                    normalize = spatial_batchnorm_forward if x.ndim == 4 else batchnorm_forward
                 out, cache = normalize(x, params[names[0]], params[names[1]], self.bn_params[bn_index])
+                cache = (cache, fused_relu)
                 bn_index += 1
             else:
                 out, cache = dropout_forward(x, self.dropout_params[dropout_index])
@@ -558,9 +574,13 @@ class LayerStack:
                 backward = fast_layers.avg_pool_backward_fast if layer.average else fast_layers.max_pool_backward_fast
                 dx = backward(dout, cache)
             elif isinstance(layer, ReLU):
-                dx = relu_backward(dout, cache)
+                dx = dout if cache is FUSED else relu_backward(dout, cache)
             elif isinstance(layer, BatchNorm):
-                normalize = spatial_batchnorm_backward if dout.ndim == 4 else batchnorm_backward_alt
+                cache, fused_relu = cache
+                if fused_relu:
+                    normalize = fast_batchnorm.spatial_batchnorm_relu_backward_fast
+                else:
+                    normalize = spatial_batchnorm_backward if dout.ndim == 4 else batchnorm_backward_alt
                 dx, grads[names[0]], grads[names[1]] = normalize(dout, cache)
             else:
                 dx = dropout_backward(dout, cache)

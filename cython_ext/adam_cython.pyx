@@ -1,0 +1,45 @@
+"""Compiled Adam update, in place, in one pass over memory.
+
+The kernel of :func:`cs_convnet.fast_optim.adam`; the numpy twin is in the
+same module. float32 and float64 through the fused type ``floating``, computed in
+that precision (as the numpy rule does). With t the step count after incrementing::
+
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw**2
+    w = w - learning_rate * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + epsilon)
+"""
+
+from cython cimport floating
+from libc.math cimport sqrt, sqrtf
+
+
+cdef void _adam(floating* w, const floating* dw, floating* m, floating* v, Py_ssize_t n,
+                floating beta1, floating beta2, floating step, floating v_scale, floating eps) noexcept nogil:
+    """The update of n weights (a plain loop over pointers, so the compiler vectorizes it)."""
+    cdef Py_ssize_t i
+    cdef floating g, mi, vi, one = 1
+    for i in range(n):
+        g = dw[i]
+        mi = beta1 * m[i] + (one - beta1) * g
+        vi = beta2 * v[i] + (one - beta2) * g * g
+        m[i] = mi
+        v[i] = vi
+        if floating is float:
+            w[i] = w[i] - step * mi / (sqrtf(vi * v_scale) + eps)
+        else:
+            w[i] = w[i] - step * mi / (sqrt(vi * v_scale) + eps)
+
+
+def adam_update(floating[::1] w, const floating[::1] dw, floating[::1] m, floating[::1] v,
+                double learning_rate, double beta1, double beta2, double epsilon, long t):
+    """Update w, m and v in place (flat views of equal length)."""
+    cdef Py_ssize_t n = w.shape[0]
+    if dw.shape[0] != n or m.shape[0] != n or v.shape[0] != n:
+        raise ValueError(f"w, dw, m and v must have the same length, got {n}, {dw.shape[0]}, "
+                         f"{m.shape[0]}, {v.shape[0]}")
+    if n == 0:
+        return
+    with nogil:
+        _adam(&w[0], &dw[0], &m[0], &v[0], n, <floating>beta1, <floating>beta2,
+              <floating>(learning_rate / (1.0 - beta1 ** t)), <floating>(1.0 / (1.0 - beta2 ** t)),
+              <floating>epsilon)
