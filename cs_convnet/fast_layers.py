@@ -17,10 +17,15 @@ size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
 number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
 
 Chunks: the column matrix of a whole batch is large (30 MB for the first
-layer of ThreeLayerConvNet on 50 float32 images). The backward pass rebuilds
-it rather than keeping it in the cache tuple (im2col is cheap next to the
-GEMMs), and batches whose columns exceed :data:`CONV_CHUNK_BYTES` (64 MiB)
-are processed in chunks of images, which bounds the memory. Smaller chunks
+layer of ThreeLayerConvNet on 50 float32 images). Batches whose columns exceed
+:data:`CONV_CHUNK_BYTES` (64 MiB) are processed in chunks of images, which
+bounds the memory of one call. By default the backward pass rebuilds the
+columns; with :data:`KEEP_COLUMNS` (or within :func:`keeping_columns`, as
+``cs-convnet train`` runs) the cache keeps each chunk's columns instead:
+rebuilding them was 9% of the CPU time of a training step of the deep
+preset's ConvNet, which then holds 335 MB more between the forward and
+backward passes of its batch of 128 (30 MB more for ThreeLayerConvNet on 50
+images, whose step stays under 2x PyTorch's peak memory only without them). Smaller chunks
 that stay in a core's L2 cache (1 MiB) were measured faster when OpenBLAS
 runs on ONE thread (CPU time, float32: conv (a) forward 16.2 -> 10-11 ms,
 conv (c) forward 56 -> 40 ms), but with OpenBLAS's default two threads on
@@ -271,6 +276,24 @@ def clear_buffers():
 CONV_CHUNK_BYTES = 64 << 20
 
 
+#: Keep each chunk's column matrix in the cache for the backward pass (False: rebuild it there).
+KEEP_COLUMNS = False
+
+
+@contextlib.contextmanager
+def keeping_columns(keep=True):
+    """Within the ``with`` block, conv caches keep their column matrices (faster backward, more memory).
+
+    Sets :data:`KEEP_COLUMNS` for every caller, like :func:`use_backend`.
+    """
+    global KEEP_COLUMNS
+    previous, KEEP_COLUMNS = KEEP_COLUMNS, bool(keep)
+    try:
+        yield
+    finally:
+        KEEP_COLUMNS = previous
+
+
 def _chunk_images(K, P, itemsize):
     """Images per chunk: as many as keep the chunk's columns (K, n*P) within CONV_CHUNK_BYTES."""
     return max(1, int(CONV_CHUNK_BYTES // max(1, K * P * itemsize)))
@@ -286,7 +309,7 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
 
     The batch is processed in chunks of images whose columns fit in
     :data:`CONV_CHUNK_BYTES` (usually the whole batch at once); the backward
-    pass rebuilds the columns, so the cache holds no column matrix.
+    pass rebuilds the columns, unless :data:`KEEP_COLUMNS` made the cache keep them.
 
     Parameters
     ----------
@@ -305,7 +328,7 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     out : ndarray of shape (N, F, H', W'), dtype of ``x, w, b`` combined, with
         ``H' = (H - HH + 2*pad) / stride + 1``, ``W' = (W - WW + 2*pad) / stride + 1``
     cache : tuple (x, w, b, conv_param, x as a C-contiguous array of the computing dtype,
-        backend name) for :func:`conv_backward_fast`
+        (images per chunk, [columns of each chunk]) or None, backend name) for :func:`conv_backward_fast`
 
     Raises
     ------
@@ -325,12 +348,17 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     out = _pool.empty((N, F, H_out, W_out), dtype)
     out_3d = out.reshape(N, F, P)
     chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
-    cols_flat = _pool.empty((K * chunk * P,), dtype)
+    kept = [] if KEEP_COLUMNS else None
+    cols_flat = None if KEEP_COLUMNS else _pool.empty((K * chunk * P,), dtype)
     rows_flat = _pool.empty((F * chunk * P,), dtype)
     watch.lap("layout")
     for start in range(0, N, chunk):
         stop = min(N, start + chunk)
-        cols = _chunk_view(cols_flat, K, (stop - start) * P)
+        if KEEP_COLUMNS:  # a buffer of its own, held by the cache until the backward pass
+            cols = _pool.empty((K, (stop - start) * P), dtype)
+            kept.append(cols)
+        else:
+            cols = _chunk_view(cols_flat, K, (stop - start) * P)
         kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)
         watch.lap("im2col")
         out_rows = _chunk_view(rows_flat, F, (stop - start) * P)
@@ -338,7 +366,7 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
         watch.lap("gemm")
         kernels.rows_to_nchw(out_rows, b_c, out_3d[start:stop])  # (F, n*P) -> (n, F, P), plus bias
         watch.lap("layout")
-    cache = (x, w, b, conv_param, x_c, kernels.name)
+    cache = (x, w, b, conv_param, x_c, None if kept is None else (chunk, kept), kernels.name)
     return out, cache
 
 
@@ -367,7 +395,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     dw : ndarray of shape (F, C, HH, WW)
     db : ndarray of shape (F,)
     """
-    x, w, b, conv_param, x_c, backend = cache
+    x, w, b, conv_param, x_c, kept, backend = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     stride, pad = conv_param["stride"], conv_param["pad"]
@@ -381,8 +409,10 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     x_c = x_c.astype(dtype, copy=False)
     w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
     dout_3d = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
-    cols_flat = _pool.empty((K * chunk * P,), dtype)
+    if kept is not None and kept[1][0].dtype != dtype:
+        kept = None  # dout of another dtype: the columns are rebuilt in the computing dtype
+    chunk = kept[0] if kept is not None else max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
+    cols_flat = None if kept is not None else _pool.empty((K * chunk * P,), dtype)
     rows_flat = _pool.empty((F * chunk * P,), dtype)
     dcols_flat = _pool.empty((K * chunk * P,), dtype) if need_dx else None
     dx = _pool.empty((N, C, H, W), dtype) if need_dx else None
@@ -390,10 +420,13 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     db = np.zeros(F, dtype=np.float64)
     db_part = np.empty(F, dtype=np.float64)
     watch.lap("layout")
-    for start in range(0, N, chunk):
+    for index, start in enumerate(range(0, N, chunk)):
         stop = min(N, start + chunk)
-        cols = _chunk_view(cols_flat, K, (stop - start) * P)
-        kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)
+        if kept is not None:
+            cols = kept[1][index]
+        else:
+            cols = _chunk_view(cols_flat, K, (stop - start) * P)
+            kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)
         watch.lap("im2col")
         dout_rows = _chunk_view(rows_flat, F, (stop - start) * P)
         kernels.nchw_to_rows(dout_3d[start:stop], dout_rows, db_part)

@@ -68,7 +68,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fast_optim
+from . import fast_layers, fast_optim
 from .augment import Augment
 from .schedules import SCHEDULES, make_schedule
 
@@ -577,7 +577,8 @@ def train(config, data=None, resume=None, echo=None):
         echo(f"training {config.model}{layers} with {config.update_rule}, lr {config.lr:g} ({config.schedule}), "
              f"batch {config.batch_size}, on {num_train} images ({per_epoch} iterations per epoch, fast layers: "
              f"{_backend()}); writing to {out}")
-    solver.train()
+    with fast_layers.keeping_columns():  # memory for speed: conv caches keep their im2col columns
+        solver.train()
 
     best_val_acc = float(getattr(solver, "best_val_acc", max(solver.val_acc_history, default=float("nan"))))
     has_test = "X_test" in data and len(data["X_test"])

@@ -100,13 +100,16 @@ def test_conv_matches_naive(x_shape, w_shape, stride, pad, backend, dtype, layou
         assert_matches(actual, reference, dtype)
 
 
+@pytest.mark.parametrize("keep_columns", [True, False], ids=["columns-kept", "columns-rebuilt"])
 @pytest.mark.parametrize("images_per_chunk", [1, 2], ids=["1-image-chunks", "2-image-chunks-partial-last"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", [CONV_CASES[0], CONV_CASES[2]])
 def test_conv_in_chunks_of_images_matches_naive(x_shape, w_shape, stride, pad, backend, dtype, images_per_chunk,
-                                                rng, monkeypatch):
-    """When the batch is split into chunks of images (the last one shorter), are out, dx, dw, db unchanged?"""
+                                                keep_columns, rng, monkeypatch):
+    """When the batch is split into chunks of images (the last one shorter), with the columns kept in the
+    cache or rebuilt in the backward pass, are out, dx, dw, db unchanged?"""
+    monkeypatch.setattr(fast_layers, "KEEP_COLUMNS", keep_columns)
     N, C, H, W = (5,) + x_shape[1:]
     F, _, HH, WW = w_shape
     H_out, W_out = (H - HH + 2 * pad) // stride + 1, (W - WW + 2 * pad) // stride + 1
@@ -125,6 +128,10 @@ def test_conv_in_chunks_of_images_matches_naive(x_shape, w_shape, stride, pad, b
     _, dw, db = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
     np.testing.assert_array_equal(dw, grads[1])
     np.testing.assert_array_equal(db, grads[2])
+    # dout of another dtype: kept columns are not reused in the wrong precision
+    other = np.float64 if dtype == np.float32 else np.float32
+    for actual, reference in zip(fast_layers.conv_backward_fast(dout.astype(other), cache), grads):
+        assert actual.dtype == np.float64 and np.allclose(actual, reference, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
