@@ -109,9 +109,12 @@ setup(
         "course": ["jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7", "ipykernel", "ipywidgets"],
         # Optional reference for `cs-convnet bench` (PyTorch CPU); never needed by the package.
         "bench": ["torch==2.13.0", "threadpoolctl"],
+        # Grading on a Dask cluster: `autograde --scheduler ADDR` or `--dask-workers N`.
+        "dask": ["dask[distributed]>=2024.1"],
         # Cython, setuptools and wheel: the tests build wheels offline, without build isolation.
+        # dask[distributed]: the grading engine's fault tests run a real scheduler and workers.
         "test": ["pytest>=8", "Cython>=3.0", "setuptools>=68", "wheel", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
-                 "ipykernel", "ipywidgets", "playwright>=1.40", "threadpoolctl"],
+                 "ipykernel", "ipywidgets", "playwright>=1.40", "threadpoolctl", "dask[distributed]>=2024.1"],
     },
     entry_points=entry_points(),
 )

@@ -1,17 +1,28 @@
-"""Autograde every collected submission, ``jobs`` at a time, resumable.
+"""Autograde every collected submission: one task per student, on any executor, resumable.
 
-One unit of work is one student: their package files through ``grade-one``
-(the sandboxed, authoritative checks) and each submitted assignment through
-``nbgrader autograde`` in a private scratch course. Units run in worker threads,
-each driving its own subprocesses, so ``jobs`` nbgrader/grade-one processes run
-at once. Only the main thread writes the course: when a unit is done it moves
-the autograded notebooks into place, records the grades in one gradebook
-transaction, then writes ``grading/records/<student>.json``.
+One task (:func:`autograder.tasks.grade_task`) grades one student completely:
+their package files through ``grade-one`` (the sandboxed, authoritative
+checks) and each submitted assignment through ``nbgrader autograde`` in a
+private scratch course. Tasks run on an executor (:mod:`autograder.executors`):
+in this process, in ``jobs`` local processes, or on a Dask cluster. Workers
+return results as data; only this process writes the course. For each result
+it writes the autograded notebooks, records the grades in one gradebook
+transaction, writes ``grading/records/<student>.json``, and last the result
+file ``grading/results/<key>.json`` (:mod:`autograder.results`).
 
-Resuming: a student whose record exists and whose submission fingerprint
-(a hash of the collected files) is unchanged is skipped unless ``force``.
-Stopping the batch (Ctrl-C, SIGTERM) kills the units in flight with all their
-processes; what was recorded stays, what was in flight is graded on the next run.
+Resuming: a student whose record and stored result carry the task's current
+key -- a digest of their collected files, the grader's version and the course
+files graded against -- is skipped unless ``force``. Stopping the batch
+(Ctrl-C, SIGTERM) kills the tasks in flight with their processes (on Dask,
+cancels them; the sandbox's limits end any still running); what was stored
+stays, the rest is graded on the next run.
+
+Outcomes: a learner timeout or crash (out-of-memory included) is recorded
+like any grade -- the points earned are kept -- and never retried. An
+infrastructure error (a worker or grade-one died, the sandbox did not start)
+is retried up to ``max_attempts`` times, on another worker when there is one;
+if it persists, the student is reported in ``failed`` and nothing is recorded
+for them: it never counts against the learner.
 """
 
 import fcntl
@@ -20,23 +31,24 @@ import json
 import os
 import shutil
 import signal
-import sys
-import tempfile
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import time
+from collections import Counter, deque
 from pathlib import Path
 
 import nbformat
 from tqdm.auto import tqdm
 
-from . import gradebook
-from .course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK, Course, REPO_ROOT, tool_env
-from .nbgrader_grading import NBGRADER_TIMEOUT, grade_notebooks
-from .processes import kill_in_flight, run_in_session, stopping
+from . import executors, gradebook, tasks
+from .course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK, Course
+from .nbgrader_grading import NBGRADER_TIMEOUT
+from .processes import kill_in_flight, stopping
+from .results import ResultStore, storable, task_key, write_json_atomically
 
-GRADE_ONE_TIMEOUT = 1800
-GRADE_ONE = (sys.executable, "-m", "autograder.grade_one")
-
+MAX_ATTEMPTS = 3   # tries of a task failing for infrastructure reasons
+# Tasks in flight: twice the executor's slots, so a worker finds its next task waiting while
+# specs (which hold the submission's files) are read only shortly before they run.
+WINDOW_REFRESH = 5.0   # seconds between two looks at the executor's size
 
 
 def fingerprint(course, student):
@@ -51,63 +63,64 @@ def fingerprint(course, student):
     return digest.hexdigest()
 
 
-def grade_package(course, student, scratch, grade_one=GRADE_ONE):
-    """Run ``grade-one`` on the student's package files; return (report or None, notes)."""
-    submission = course.packages / student
-    if not submission.is_dir():
-        submission = scratch / "empty-submission"
-        submission.mkdir(exist_ok=True)
-    out = scratch / "package_report.json"
-    env = tool_env()
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
-    code, log = run_in_session([*grade_one, str(submission), "--json", str(out)],
-                               cwd=scratch, env=env, timeout=GRADE_ONE_TIMEOUT)
-    if code is None:
-        return None, [f"package checks took longer than {GRADE_ONE_TIMEOUT} s and were stopped"]
-    try:
-        report = json.loads(out.read_text(encoding="utf-8"))
-        if not isinstance(report.get("checks"), list):
-            raise ValueError("no 'checks' list")
-    except (OSError, ValueError) as error:
-        tail = log.strip().splitlines()[-1:] or ["no output"]
-        return None, [f"package checks could not run ({error}; exit {code}: {tail[0][:200]})"]
-    return report, []
+def _read_tree(folder):
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def _package_root(course, student, scratch):
-    """The learner's cs_convnet for notebook kernels: the student edition with their files laid over."""
-    try:
-        from . import sandbox
-    except ImportError:
-        return None, None
-    root = sandbox.prepare_root(course.packages / student if (course.packages / student).is_dir()
-                                else scratch / "empty-submission")
-    return root, root.path
+def read_submission(course, student):
+    """What was collected for ``student``: ``{"package": {rel: bytes}, "notebooks": {assignment: {rel: bytes}}}``."""
+    notebooks = {a: _read_tree(course.submitted / student / a) for a in course.assignments()
+                 if (course.submitted / student / a).is_dir()}
+    return {"package": _read_tree(course.packages / student), "notebooks": notebooks}
 
 
-def grade_student(course, student, timeout=NBGRADER_TIMEOUT, grade_one=GRADE_ONE):
-    """Grade one student completely, touching nothing of the course but its scratch folder."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-", dir=course.scratch))
-    result = {"student": student, "fingerprint": fingerprint(course, student), "notes": [],
-              "assignments": {}, "package": None, "scratch": [str(scratch)]}
-    notes_file = course.collect_notes / f"{student}.json"
-    if notes_file.is_file():
-        result["notes"] += json.loads(notes_file.read_text(encoding="utf-8"))
-    report, notes = grade_package(course, student, scratch, grade_one)
-    result["package"], result["notes"] = report, result["notes"] + notes
-    assignments = [a for a in course.assignments() if (course.submitted / student / a).is_dir()]
-    sandbox_root = None
-    if assignments:
-        sandbox_root, package_root = _package_root(course, student, scratch)
-        try:
-            for assignment in assignments:
-                graded = grade_notebooks(course, student, assignment, package_root, timeout)
-                result["assignments"][assignment] = graded
-                result["scratch"].append(graded["scratch"])
-        finally:
-            if sandbox_root is not None:
-                sandbox_root.cleanup()
-    return result
+def course_assets(course):
+    """What a task needs of the course to run nbgrader, as bytes, and a digest per assignment.
+
+    Returns ``(assets, digests)``: assets ``{"source": {assignment: {rel: bytes}},
+    "release": {...}, "template_db": bytes}`` (empty without assignments) and
+    ``{assignment: hex digest of its source and released files}``.
+    """
+    assignments = course.assignments()
+    if not assignments:
+        return {}, {}
+    assets = {"source": {}, "release": {}, "template_db": course.template_db.read_bytes()}
+    digests = {}
+    for assignment in assignments:
+        assets["source"][assignment] = _read_tree(course.source / assignment)
+        assets["release"][assignment] = _read_tree(course.root / "release" / assignment)
+        digest = hashlib.sha256()
+        for kind in ("source", "release"):
+            for rel, data in sorted(assets[kind][assignment].items()):
+                digest.update(f"{kind}/{rel}\0".encode() + hashlib.sha256(data).digest())
+        digests[assignment] = digest.hexdigest()
+    return assets, digests
+
+
+def _course_digest(digests, submission):
+    return ",".join(f"{a}:{digests.get(a, '')}" for a in sorted(submission["notebooks"]))
+
+
+def _collect_notes(course, student):
+    path = course.collect_notes / f"{student}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def _write_tree(files, dest):
+    """Replace folder ``dest`` by ``{rel: bytes}`` (written aside first, then renamed)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.with_name(dest.name + ".incoming")
+    shutil.rmtree(staging, ignore_errors=True)
+    for rel, data in files.items():
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    staging.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    staging.rename(dest)
 
 
 def package_notebook(student, report, notes, kernel_isolation=()):
@@ -121,30 +134,26 @@ def package_notebook(student, report, notes, kernel_isolation=()):
     if notes:
         header.append("**Grading notes**\n\n" + "\n".join(f"- {note}" for note in notes))
     cells = [nbformat.v4.new_markdown_cell("\n\n".join(header))]
-    for check in (report or {}).get("checks", []):
-        cell = nbformat.v4.new_code_cell(f"# {check['function']}: {check['name']}")
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
-                                     "grade_id": check["name"], "points": float(check["max_points"]),
-                                     "schema_version": 3}
+    for index, check in enumerate((report or {}).get("checks", [])):
         text = ("passed" if check["passed"] else "FAILED") + (f": {check['message']}" if check["message"] else "")
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
-        cells.append(cell)
+        # built as plain data: nbformat.v4.new_code_cell validates each cell, a cost paid per student
+        cells.append(nbformat.from_dict({
+            "id": f"check-{index}", "cell_type": "code", "execution_count": None,
+            "source": f"# {check['function']}: {check['name']}",
+            "metadata": {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": check["name"],
+                                      "points": float(check["max_points"]), "schema_version": 3}},
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": text + "\n"}]}))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def _replace_dir(source, dest):
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.with_name(dest.name + ".incoming")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    shutil.rmtree(dest, ignore_errors=True)
-    staging.rename(dest)
-
-
 def record(course, result):
-    """Main thread only: move outputs into the course, write the grades, then the record."""
+    """Client only: put one task's result into the course (autograded notebooks, gradebook, record).
+
+    The result file is written afterwards by :func:`store`; until then a
+    re-run grades the student again.
+    """
     student = result["student"]
     scores, review = {}, {}
     all_notes = list(result["notes"])
@@ -152,91 +161,177 @@ def record(course, result):
         scores[assignment] = graded["scores"]
         review[assignment] = graded["review"]
         all_notes += graded["notes"]
-        if graded["autograded"]:
-            _replace_dir(Path(graded["autograded"]), course.autograded / student / assignment)
+        if graded.get("autograded"):
+            _write_tree(graded["autograded"], course.autograded / student / assignment)
     report = result["package"]
-    if report is None:  # grade-one failed: the package earns nothing this run, and says why
+    if report is None:  # grade-one was stopped: the package earns nothing this run, and says why
         report = {"score": 0.0, "max_score": 0.0, "checks": [], "isolation": "none"}
     folder = course.autograded / student / PACKAGE_ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     isolations = [g["kernel_isolation"] for g in result["assignments"].values() if g.get("kernel_isolation")]
     nbformat.write(package_notebook(student, report, all_notes, isolations), folder / f"{PACKAGE_NOTEBOOK}.ipynb")
     gradebook.record_student(course, student, scores, report, review)
-    kept = {k: v for k, v in result.items() if k != "scratch"}
-    for graded in kept["assignments"].values():
-        graded.pop("scratch", None)
-        graded.pop("autograded", None)
-    partial = course.records / f"{student}.json.partial"
-    partial.write_text(json.dumps(kept, indent=1), encoding="utf-8")
-    partial.replace(course.records / f"{student}.json")
-    for path in result["scratch"]:
-        shutil.rmtree(path, ignore_errors=True)
+    result["timestamps"]["recorded"] = time.time()
+    kept = storable(result)
+    kept["fingerprint"] = fingerprint(course, student)
+    write_json_atomically(course.records / f"{student}.json", kept)
 
 
-def pending(course, students=None, force=False):
-    """Students to grade: collected, and not recorded with the same fingerprint (unless ``force``)."""
-    todo = []
-    for student in students or course.students():
-        done = course.records / f"{student}.json"
-        if not force and done.is_file():
-            try:
-                if json.loads(done.read_text(encoding="utf-8")).get("fingerprint") == fingerprint(course, student):
-                    continue
-            except ValueError:
-                pass
-        todo.append(student)
-    return todo
+def store(course, result):
+    """Record ``result`` in the course, then store it under its key (the commit of a task)."""
+    record(course, result)
+    ResultStore(course).write(result)
+    result["timestamps"]["stored"] = time.time()
+
+
+def is_current(course, student, key):
+    """Whether ``student`` was recorded and stored under ``key``."""
+    try:
+        recorded = json.loads((course.records / f"{student}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("key") == key and key in ResultStore(course)
+
+
+def submission_key(course, student, submission=None, digests=None, grade_one=None):
+    """The task key of ``student``'s collected files (see :func:`autograder.results.task_key`)."""
+    submission = read_submission(course, student) if submission is None else submission
+    digests = course_assets(course)[1] if digests is None else digests
+    return task_key(student, submission, tasks.grader_version(), _course_digest(digests, submission), grade_one)
+
+
+def pending(course, students=None, force=False, digests=None, grade_one=None):
+    """Students to grade: collected, and not stored under their current key (everyone with ``force``)."""
+    students = students or course.students()
+    if force:
+        return list(students)
+    digests = course_assets(course)[1] if digests is None else digests
+    return [s for s in students if not is_current(course, s, submission_key(course, s, None, digests, grade_one))]
+
+
+def _spec(course, student, digests, grade_one, timeout, scratch_root, attempt, queued):
+    submission = read_submission(course, student)
+    return {"student": student, "key": submission_key(course, student, submission, digests, grade_one),
+            "grader_version": tasks.grader_version(), "attempt": attempt, "queued": queued,
+            "submitted": time.time(), "package": submission["package"], "notebooks": submission["notebooks"],
+            "notes": _collect_notes(course, student), "grade_one": list(grade_one) if grade_one else None,
+            "timeout": timeout, "scratch_root": scratch_root}
 
 
 def autograde(course_dir, jobs=1, force=False, students=None, progress=True, timeout=NBGRADER_TIMEOUT,
-              grade_one=GRADE_ONE):
-    """Grade every pending student; return ``{"graded": [...], "skipped": [...], "failed": {...}}``.
+              grade_one=None, scheduler=None, dask_workers=None, max_attempts=MAX_ATTEMPTS):
+    """Grade every pending student; return a summary dict.
 
-    ``grade_one`` is the command grading a package submission (``SUBMISSION --json OUT``
-    are appended); tests of the notebook side pass a quicker one.
+    Parameters
+    ----------
+    jobs : int
+        Local worker processes (1: in this process). Exclusive with the Dask options.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://HOST:PORT``) whose workers grade.
+    dask_workers : int, optional
+        Grade on a local Dask cluster of this many single-threaded worker processes.
+    grade_one : list of str, optional
+        The command grading a package submission (``SUBMISSION --json OUT`` are
+        appended); default ``python -m autograder.grade_one``. Tests pass quicker ones.
+    max_attempts : int
+        Tries of a task that fails for infrastructure reasons.
+
+    Returns
+    -------
+    dict
+        ``graded`` (students recorded, whatever their outcome), ``skipped``
+        (already stored under their key), ``failed`` ``{student: reason}``
+        (persistent infrastructure errors, or a result the course could not
+        record), ``outcomes`` ``{student: outcome}``, ``jobs`` ``{student:
+        {outcome, attempts, worker, timestamps}}`` with the timestamps
+        ``queued``, ``submitted``, ``started``, ``sandbox_ready``,
+        ``checks_done``, ``received``, ``recorded``, ``stored`` (seconds since
+        the epoch), and ``backend``.
     """
     course = Course(course_dir)
     if not course.template_db.is_file():
         raise FileNotFoundError(f"{course.root} is not a prepared course (run `collect` first)")
     lock = _exclusive(course)
-    for link in course.scratch.glob("*/runtime"):      # kernel folders of a killed run
-        if link.is_symlink() and Path(os.readlink(link)).name.startswith("csk-"):
-            shutil.rmtree(os.readlink(link), ignore_errors=True)
-    shutil.rmtree(course.scratch, ignore_errors=True)  # left by an interrupted run
-    course.scratch.mkdir(parents=True, exist_ok=True)
-    everyone = students or course.students()
-    todo = pending(course, everyone, force)
-    summary = {"graded": [], "skipped": [s for s in everyone if s not in todo], "failed": {}}
+    try:
+        for link in course.scratch.glob("*/runtime"):      # kernel folders of a killed run
+            if link.is_symlink() and Path(os.readlink(link)).name.startswith("csk-"):
+                shutil.rmtree(os.readlink(link), ignore_errors=True)
+        shutil.rmtree(course.scratch, ignore_errors=True)  # left by an interrupted run
+        course.scratch.mkdir(parents=True, exist_ok=True)
+        everyone = students or course.students()
+        assets, digests = course_assets(course)
+        todo = pending(course, everyone, force, digests, grade_one)
+        summary = {"graded": [], "skipped": [s for s in everyone if s not in todo], "failed": {},
+                   "outcomes": {}, "jobs": {}, "backend": None}
+        if todo:
+            _run(course, todo, summary, assets, digests, jobs=jobs, scheduler=scheduler, dask_workers=dask_workers,
+                 grade_one=grade_one, timeout=timeout, max_attempts=max_attempts, progress=progress)
+    finally:
+        lock.close()
+    return summary
+
+
+def _run(course, todo, summary, assets, digests, *, jobs, scheduler, dask_workers, grade_one, timeout,
+         max_attempts, progress):
     stopping.clear()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
-    bar = tqdm(total=len(todo), desc="autograde", unit="student", disable=not progress or not todo)
+    bar = tqdm(total=len(todo), desc="autograde", unit="student", disable=not progress)
+    executor = None
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            running = {pool.submit(grade_student, course, s, timeout, grade_one): s for s in todo}
-            try:
-                while running:
-                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        student = running.pop(future)
-                        try:
-                            record(course, future.result())
-                            summary["graded"].append(student)
-                        except KeyboardInterrupt:
-                            raise
-                        except Exception as error:  # one student's failure never stops the batch
-                            summary["failed"][student] = f"{type(error).__name__}: {error}"
-                        bar.update(1)
-            except BaseException:
-                for future in running:
-                    future.cancel()
-                kill_in_flight()
-                raise
+        executor = executors.make_executor(jobs, scheduler, dask_workers, assets)
+        summary["backend"] = executor.name
+        scratch_root = str(course.scratch) if executor.shared_filesystem else None
+        queue, attempts, avoid, in_flight = deque(todo), Counter(), {}, 0
+        window, sized = 2, None
+        queued = time.time()
+        while queue or in_flight:
+            if sized is None or time.monotonic() - sized > WINDOW_REFRESH:   # a Dask cluster may grow
+                window, sized = max(2, 2 * executor.slots()), time.monotonic()
+            while queue and in_flight < window:
+                student = queue.popleft()
+                attempts[student] += 1
+                spec = _spec(course, student, digests, grade_one, timeout, scratch_root, attempts[student], queued)
+                executor.submit(spec, avoid=avoid.get(student))
+                in_flight += 1
+            for done in executor.completed(timeout=0.5):
+                in_flight -= 1
+                student = done.spec["student"]
+                result = done.result
+                if done.failure is not None or result["outcome"] == tasks.INFRASTRUCTURE_ERROR:
+                    reason = done.failure or result["error"]
+                    if attempts[student] < max_attempts:
+                        avoid[student] = done.worker or (result or {}).get("worker", {}).get("id")
+                        queue.appendleft(student)
+                        continue
+                    summary["failed"][student] = (f"infrastructure error ({attempts[student]} attempts; "
+                                                  f"never counted against the learner): {reason}")
+                    summary["jobs"][student] = {"outcome": tasks.INFRASTRUCTURE_ERROR, "attempts": attempts[student],
+                                                "worker": done.worker, "timestamps": (result or {}).get("timestamps")}
+                    bar.update(1)
+                    continue
+                result["timestamps"]["received"] = time.time()
+                result["attempts"] = attempts[student]
+                try:
+                    store(course, result)
+                    summary["graded"].append(student)
+                    summary["outcomes"][student] = result["outcome"]
+                    summary["jobs"][student] = {"outcome": result["outcome"], "attempts": attempts[student],
+                                                "worker": result["worker"]["id"], "timestamps": result["timestamps"]}
+                except KeyboardInterrupt:
+                    raise
+                except Exception as error:  # one student's failure never stops the batch
+                    summary["failed"][student] = f"{type(error).__name__}: {error}"
+                bar.update(1)
+        executor.close()
+    except BaseException:
+        if executor is not None:
+            executor.close(cancel=True)
+        kill_in_flight()
+        raise
     finally:
         bar.close()
-        lock.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    return summary
 
 
 def _exclusive(course):

@@ -3,11 +3,14 @@
     cs-convnet-course release [-o DIR]                  student edition (folder + zip)
     cs-convnet-course grade-one SUBMISSION --json OUT   sandboxed package checks of one submission
     cs-convnet-course [--course-dir DIR] collect INBOX  zips/dirs -> the course directory
-    cs-convnet-course [--course-dir DIR] autograde [--jobs N] [--force] [--student S]
+    cs-convnet-course [--course-dir DIR] autograde [--jobs N | --scheduler ADDR | --dask-workers N]
+                                                   [--force] [--student S]
     cs-convnet-course [--course-dir DIR] feedback [--student S]
     cs-convnet-course [--course-dir DIR] export [--to DIR]
     cs-convnet-course [--course-dir DIR] table
+    cs-convnet-course [--course-dir DIR] report ASSIGNMENT [--out DIR]   class report (HTML + CSV)
     cs-convnet-course demo [--course-dir DIR] [--jobs N]
+    cs-convnet-course bench-grading [--class-size N] [--modes serial,jobs2,dask2] [--json OUT]
 """
 
 import argparse
@@ -39,7 +42,13 @@ def build_parser():
                    help="assignments to register if the course is new (default: all)")
 
     p = sub.add_parser("autograde", help="grade every collected submission")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="students graded in parallel (default 1)")
+    backend = p.add_mutually_exclusive_group()
+    backend.add_argument("--jobs", "-j", type=int, default=1,
+                         help="local worker processes grading in parallel (default 1: in this process)")
+    backend.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                         help="grade on the workers of this Dask scheduler (pip install .[dask])")
+    backend.add_argument("--dask-workers", type=int, metavar="N",
+                         help="grade on a local Dask cluster of N single-threaded workers (pip install .[dask])")
     p.add_argument("--force", action="store_true", help="regrade students already graded")
     p.add_argument("--student", action="append", dest="students", help="only this student (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -53,11 +62,24 @@ def build_parser():
 
     sub.add_parser("table", help="print the grade table")
 
+    p = sub.add_parser("report", help="class report of one assignment: statistics per check, common mistakes")
+    p.add_argument("assignment", help="a notebook assignment, or `package` for the package checks")
+    p.add_argument("--out", type=Path, default=None, help="folder for the report (default: COURSE/reports/ASSIGNMENT)")
+
     p = sub.add_parser("demo", help="release, autograde the sample submissions, print the grades, write feedback")
     p.add_argument("--jobs", "-j", type=int, default=2)
     p.add_argument("--assignment", "-a", action="append", dest="assignments",
                    help="notebook assignments to grade too (default: see `demo --help`)")
     p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("bench-grading", help="measure grading throughput and latency: serial, local processes, Dask")
+    p.add_argument("--class-size", type=int, default=24, help="synthetic submissions (default 24)")
+    p.add_argument("--modes", default="serial,jobs2,dask2", help="comma-separated: serial, jobsN, daskN")
+    p.add_argument("--assignment", "-a", action="append", dest="assignments",
+                   help="notebook assignments to grade too (default: package checks only)")
+    p.add_argument("--json", type=Path, dest="json_path", help="write every measurement here")
+    p.add_argument("--work-dir", type=Path, help="folder for the courses graded (default: a temporary one)")
+    p.add_argument("--progress", action="store_true", help="progress bars")
     return parser
 
 
@@ -106,13 +128,18 @@ def _run(args, course_dir):
             for note in entry["notes"]:
                 print(f"    note: {note}")
     elif args.command == "autograde":
+        from collections import Counter
+
         from .batch import autograde
         from .nbgrader_grading import NBGRADER_TIMEOUT
 
         summary = autograde(course_dir, jobs=args.jobs, force=args.force, students=args.students,
-                            progress=not args.no_progress, timeout=args.timeout or NBGRADER_TIMEOUT)
-        print(f"graded {len(summary['graded'])}, already graded {len(summary['skipped'])}, "
-              f"failed {len(summary['failed'])}")
+                            progress=not args.no_progress, timeout=args.timeout or NBGRADER_TIMEOUT,
+                            scheduler=args.scheduler, dask_workers=args.dask_workers)
+        learner = Counter(o.replace("_", " ") for o in summary["outcomes"].values() if o != "graded")
+        details = ", ".join(f"{count} {outcome}" for outcome, count in sorted(learner.items()))
+        print(f"graded {len(summary['graded'])}" + (f" ({details})" if details else "")
+              + f", already graded {len(summary['skipped'])}, failed {len(summary['failed'])}")
         for student, why in summary["failed"].items():
             print(f"    {student}: {why}")
         print(format_table(course_mod.Course(course_dir)))
@@ -129,6 +156,15 @@ def _run(args, course_dir):
             print(path)
     elif args.command == "table":
         print(format_table(course_mod.Course(course_dir)))
+    elif args.command == "report":
+        from .class_report import write_report
+
+        for path in write_report(course_dir, args.assignment, args.out):
+            print(path)
+    elif args.command == "bench-grading":
+        from .bench_grading import main as bench
+
+        return bench(args.class_size, args.modes, args.assignments, args.json_path, args.work_dir, args.progress)
     elif args.command == "demo":
         from .demo import run_demo
 

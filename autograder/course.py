@@ -13,6 +13,7 @@ course directory (``--course-dir``, default ``./course``) in nbgrader's layout::
     grading/records/<student>.json             one record per graded student (resume)
     grading/collect_notes/<student>.json       what collect had to say
     exports/grades.csv, exports/grades_by_cell.csv
+    reports/<assignment>/index.html, *.csv        class report (``report``)
 """
 
 import os

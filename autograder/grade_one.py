@@ -17,7 +17,19 @@ paths (``cs_convnet/layers.py``, ``cs_convnet/optim.py``,
 missing files count as not implemented. The JSON report is::
 
     {"score": float, "max_score": float, "isolation": str, "notes": [str],
+     "sandbox_ready": float, "learner_failures": [{"check", "function", "kind", "detail"}],
      "checks": [{"name", "function", "points", "max_points", "passed", "message"}]}
+
+``sandbox_ready`` is when the sandboxed worker first said it was ready (seconds
+since the epoch). ``learner_failures`` lists what the sandbox observed of the
+learner's code beyond wrong answers: ``kind`` is ``"timeout"``, ``"crash"``
+(the worker died), ``"protocol"`` (it broke the pipe's protocol) or
+``"memory"`` (a MemoryError under the address-space limit). The learner's code
+can forge the last one (it runs next to the worker); it decides no points.
+
+When the sandbox itself cannot start -- a problem of the grading machine,
+never of the submission -- ``grade-one`` writes no report and exits with
+status 75 (``EX_TEMPFAIL``), so a batch retries it elsewhere.
 """
 
 import argparse
@@ -32,6 +44,8 @@ import numpy as np
 from . import sandbox
 from .checks import all_checks
 from .checks.oracle import ReferenceOracle
+
+EXIT_SANDBOX_UNAVAILABLE = 75   # EX_TEMPFAIL: the machine's fault, worth a retry elsewhere
 
 
 def _module_of(rel):
@@ -56,15 +70,18 @@ def grade(submission, *, seed=None, isolation="auto", timeout=None, checks=None)
     rng = np.random.default_rng(seed if seed is not None else int.from_bytes(os.urandom(16), "little"))
     root = sandbox.prepare_root(submission)
     notes = list(root.notes)
-    worker = sandbox.Worker(root.path, isolation=isolation)
-    results = []
+    results, failures, worker = [], [], None
     try:
+        worker = sandbox.Worker(root.path, isolation=isolation)
+        worker.start()
+        sandbox_ready = time.time()
         broken = _probe_imports(worker, root, notes, max(5.0, timeout or 10.0))
         poisoned = {}   # function -> why later checks of it are not run
         for check in checks:
-            results.append(_run_check(check, worker, rng, broken, poisoned, timeout))
+            results.append(_run_check(check, worker, rng, broken, poisoned, timeout, failures))
     finally:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         root.cleanup()
     score = sum(r["points"] for r in results)
     return {
@@ -73,6 +90,8 @@ def grade(submission, *, seed=None, isolation="auto", timeout=None, checks=None)
         "isolation": worker.isolation,
         "notes": notes,
         "seconds": round(time.monotonic() - started, 2),
+        "sandbox_ready": sandbox_ready,
+        "learner_failures": failures,
         "checks": results,
     }
 
@@ -108,7 +127,18 @@ def _record(check, passed, message):
             "max_points": float(check.points), "passed": bool(passed), "message": "" if passed else message}
 
 
-def _run_check(check, worker, rng, broken, poisoned, timeout):
+def _raised_memory_error(reply):
+    """Whether the worker reported a MemoryError anywhere in its (decoded) reply."""
+    if isinstance(reply, dict):
+        if "MemoryError" in (reply.get("error_type"), reply.get("forward_error_type")):
+            return True
+        return any(_raised_memory_error(value) for value in reply.values())
+    if isinstance(reply, list):
+        return any(_raised_memory_error(value) for value in reply)
+    return False
+
+
+def _run_check(check, worker, rng, broken, poisoned, timeout, failures):
     if check.module in broken:
         return _record(check, False, broken[check.module])
     case = check.build(rng)
@@ -134,9 +164,13 @@ def _run_check(check, worker, rng, broken, poisoned, timeout):
         culprit = forward if forward and forward not in poisoned and forward != check.function and \
             failure.kind == "timeout" and not request.get("skip_forward") else check.function
         poisoned.setdefault(culprit, why)
+        failures.append({"check": check.name, "function": check.function, "kind": failure.kind, "detail": why})
         return _record(check, False, why + " -- the worker was restarted")
     try:
         decoded = {key: sandbox.decode(value, reply_arrays) for key, value in reply.items()}
+        if _raised_memory_error(decoded):
+            failures.append({"check": check.name, "function": check.function, "kind": "memory",
+                             "detail": f"{check.function} ran out of memory (MemoryError)"})
         passed, message = case.judge(decoded)
     except Exception as error:  # a malformed reply is the submission's fault, never the grader's crash
         passed, message = False, f"unexpected reply from {check.function} ({error.__class__.__name__}: {error})"
@@ -162,7 +196,11 @@ def main(argv=None):
     options = parser.parse_args(argv)
     if not Path(options.submission).is_dir():
         parser.error(f"submission must be a directory, got {options.submission!r}")
-    report = grade(options.submission, seed=options.seed, isolation=options.isolation, timeout=options.timeout)
+    try:
+        report = grade(options.submission, seed=options.seed, isolation=options.isolation, timeout=options.timeout)
+    except sandbox.SandboxError as error:
+        print(f"grade-one: the sandbox could not start: {error}", file=sys.stderr)
+        return EXIT_SANDBOX_UNAVAILABLE
     if options.json_path:
         write_report(report, options.json_path)
         failed = [c for c in report["checks"] if not c["passed"]]

@@ -14,7 +14,8 @@ import shutil
 import sqlite3
 from contextlib import contextmanager
 
-from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import (Comment, Grade, GradeCell, Gradebook, MissingEntry, SubmittedAssignment,
+                         SubmittedNotebook)
 
 from .course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK, ensure_alembic_on_path
 
@@ -72,12 +73,15 @@ def _ensure_package_cells(gb, checks):
     except MissingEntry:
         gb.add_assignment(PACKAGE_ASSIGNMENT)
     try:
-        gb.find_notebook(PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT)
+        notebook = gb.find_notebook(PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT)
     except MissingEntry:
-        gb.add_notebook(PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT)
+        notebook = gb.add_notebook(PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT)
+    # one query for the cells already there: a batch records thousands of students with the same checks
+    known = dict(gb.db.query(GradeCell.name, GradeCell.max_score).filter(GradeCell.notebook_id == notebook.id))
     for check in checks:
-        gb.update_or_create_grade_cell(check["name"], PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT,
-                                       max_score=float(check["max_points"]), cell_type="code")
+        if known.get(check["name"]) != float(check["max_points"]):
+            gb.update_or_create_grade_cell(check["name"], PACKAGE_NOTEBOOK, PACKAGE_ASSIGNMENT,
+                                           max_score=float(check["max_points"]), cell_type="code")
 
 
 def _submission(gb, assignment, student):

@@ -176,7 +176,7 @@ def add_notes_cell(notebook_path, notes):
 
 
 def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGRADER_TIMEOUT,
-                    kernel_isolation="auto"):
+                    kernel_isolation="auto", scratch_dir=None):
     """Autograde ``submitted/<student>/<assignment>`` in a private scratch course.
 
     Parameters
@@ -186,18 +186,21 @@ def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGR
         the submission); the kernel's ``PYTHONPATH``.
     kernel_isolation : "auto", "bubblewrap" or "rlimits"
         How the notebook kernel is confined (see :mod:`autograder.kernel_sandbox`).
+    scratch_dir : path, optional
+        Folder for the private run (default: the course's ``grading/scratch``).
 
     Returns
     -------
     dict
         ``scores`` ``{notebook: {cell: score or None}}``, ``notes``, ``review``
-        (notebooks to grade by hand), ``autograded`` (folder of the autograded
-        notebooks inside ``scratch``) and ``scratch`` (to delete afterwards).
+        (notebooks to grade by hand), ``timed_out`` (the whole run was stopped at
+        ``timeout``), ``autograded`` (folder of the autograded notebooks inside
+        ``scratch``) and ``scratch`` (to delete afterwards).
     """
     course = Course(course.root if isinstance(course, Course) else course)
     cells = source_cells(course, assignment)
     notes, review = [], []
-    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{assignment}-", dir=course.scratch))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{student}-{assignment}-", dir=scratch_dir or course.scratch))
     # the kernel talks over ipc sockets in runtime/ (bound into its sandbox): no network needed
     runtime = kernel_sandbox.runtime_dir()
     (scratch / "runtime").symlink_to(runtime)  # lets a later batch remove it if this run is killed
@@ -238,7 +241,7 @@ def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGR
     scores = {nb: {cell: (None if manual else 0.0) for cell, manual in grades.items()}
               for nb, grades in cells.items()}
     autograded = scratch / "autograded" / student / assignment
-    isolation, log = None, ""
+    isolation, log, timed_out = None, "", False
     try:
         if gradable:
             jupyter_path, isolation = kernel_sandbox.install_kernelspec(
@@ -251,6 +254,7 @@ def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGR
                                         "--student", student, "--force"], scratch, env, timeout)
             notes += _notes_from_log(log)
             if code is None:
+                timed_out = True
                 notes.append(f"{assignment}: grading took longer than {timeout} s and was stopped")
             recorded = _read_scores(scratch, assignment, student)
             if recorded is None:
@@ -281,7 +285,7 @@ def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGR
         if any("did not finish" in n or "could not grade" in n or "longer than" in n for n in notes):
             log_tail = "\n".join(log.splitlines()[-60:])   # kept in the record for the instructor
     return {"assignment": assignment, "scores": scores, "notes": notes, "review": review, "log_tail": log_tail,
-            "kernel_isolation": isolation,
+            "kernel_isolation": isolation, "timed_out": timed_out,
             "autograded": str(autograded) if autograded.is_dir() else None, "scratch": str(scratch)}
 
 

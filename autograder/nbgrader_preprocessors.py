@@ -34,6 +34,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 
 KERNEL_DIED = "KernelDied"
+KERNEL_HUNG = "KernelHung"   # error name of a cell whose kernel ignored the interrupt after a timeout
 NOT_RUN = "NotRunAfterKernelDeath"
 
 
@@ -69,11 +70,13 @@ class CrashTolerantExecute(Execute):
             self._dead_in = name
             if isinstance(error, DeadKernelError):
                 self.log.error("Kernel died while executing cell %s", name)
+                ename = KERNEL_DIED
                 why = "the kernel died while running this cell: os._exit, a segfault or running out of memory"
             else:
                 self.log.error("Kernel hung while executing cell %s", name)
+                ename = KERNEL_HUNG
                 why = "this cell ran over the time limit and the kernel did not respond to an interrupt"
-            cell.outputs.append(_error_output(KERNEL_DIED, f"{why} ({name})"))
+            cell.outputs.append(_error_output(ename, f"{why} ({name})"))
             return cell, self.resources
 
 

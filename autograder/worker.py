@@ -148,7 +148,8 @@ class Server:
             try:
                 reply, out_arrays = self.handle(header, arrays)
             except BaseException as error:  # the learner's code may raise anything, SystemExit included
-                reply, out_arrays = {"op": "result", "ok": False, "error": describe(error)}, []
+                reply, out_arrays = {"op": "result", "ok": False, "error": describe(error),
+                                     "error_type": type(error).__name__}, []
             self.channel.send(reply, out_arrays)
 
     def handle(self, header, arrays):
@@ -198,7 +199,7 @@ class Server:
         args = self.decode(header["args"], arrays)
         dout = self.decode(header["dout"], arrays)
         fallback = self.decode(header["fallback"], arrays)  # the provided cache for these args
-        forward_error, out, cache = None, None, None
+        forward_error, forward_error_type, out, cache = None, None, None, None
         try:
             if header.get("skip_forward"):
                 raise RuntimeError("the forward failed in an earlier check and was not run again")
@@ -207,7 +208,7 @@ class Server:
                 raise TypeError(f"{header['forward']} must return (out, cache), got {type(result).__name__}")
             out, cache = result
         except Exception as error:
-            forward_error = describe(error)
+            forward_error, forward_error_type = describe(error), type(error).__name__
         attempts = []
         for use_own in (True, False):
             if use_own and forward_error is not None:
@@ -217,9 +218,9 @@ class Server:
                 value = backward(self._copy(dout), cache if use_own else self._copy(fallback))
                 attempts.append({"value": value})
             except Exception as error:
-                attempts.append({"error": describe(error)})
+                attempts.append({"error": describe(error), "error_type": type(error).__name__})
         out_arrays = []
-        return {"op": "result", "ok": True, "forward_error": forward_error,
+        return {"op": "result", "ok": True, "forward_error": forward_error, "forward_error_type": forward_error_type,
                 "out": self.encode(out if isinstance(out, self.np.ndarray) else None, out_arrays),
                 "result": self.encode(attempts, out_arrays)}, out_arrays
 

@@ -70,6 +70,7 @@ import numpy as np
 
 from . import fast_layers, fast_optim
 from .augment import Augment
+from .denormals import flush_denormals
 from .schedules import SCHEDULES, make_schedule
 
 PROG = "cs-convnet train"
@@ -99,7 +100,7 @@ PRESETS = {
         augment=False, dtype="float32",
     ),
     "deep": dict(
-        model="ConvNet", spec=DEEP_SPEC, num_train=49000, num_val=1000, epochs=10, batch_size=128,
+        model="ConvNet", spec=DEEP_SPEC, num_train=49000, num_val=1000, epochs=9, batch_size=128,
         update_rule="adam", lr=2e-3, schedule="onecycle", warmup=0.0, weight_decay=1e-2,
         augment=True, crop_padding=4, normalize=True, weight_scale=None, dtype="float32", tta=True,
     ),
@@ -577,7 +578,9 @@ def train(config, data=None, resume=None, echo=None):
         echo(f"training {config.model}{layers} with {config.update_rule}, lr {config.lr:g} ({config.schedule}), "
              f"batch {config.batch_size}, on {num_train} images ({per_epoch} iterations per epoch, fast layers: "
              f"{_backend()}); writing to {out}")
-    with fast_layers.keeping_columns():  # memory for speed: conv caches keep their im2col columns
+    # Memory for speed: conv caches keep their im2col columns. Denormal floats flushed to zero: Adam's
+    # moments of dead units decay into them and slow every step (see cs_convnet.denormals).
+    with fast_layers.keeping_columns(), flush_denormals():
         solver.train()
 
     best_val_acc = float(getattr(solver, "best_val_acc", max(solver.val_acc_history, default=float("nan"))))

@@ -1,6 +1,5 @@
 """The batch: resumable, interruptible, one gradebook transaction per student."""
 
-import json
 import os
 import signal
 import subprocess
@@ -150,13 +149,17 @@ def test_a_student_is_recorded_in_one_transaction(course):
         assert "halfway" not in {s.id for s in gb.students}
 
 
-def test_a_failing_grade_one_gives_zero_with_a_note(course, tmp_path):
-    """When grade-one itself fails, is the batch unharmed and the package scored 0 with the reason?"""
+def test_a_failing_grade_one_is_retried_and_reported_never_a_zero(course, tmp_path):
+    """When grade-one itself fails, is it retried, reported, and the learner's earlier grade left alone?"""
+    batch.autograde(course.root, students=["s4"], progress=False, grade_one=_grade_one(course))
+    before = (course.records / "s4.json").read_bytes()
+    runs = tmp_path / "runs"
     broken = tmp_path / "broken_grade_one.py"
-    broken.write_text("import sys; sys.exit('grade-one exploded')")
+    broken.write_text(f"import sys; open({str(runs)!r}, 'a').write('x'); sys.exit('grade-one exploded')")
     summary = batch.autograde(course.root, students=["s4"], force=True, progress=False,
                               grade_one=[sys.executable, str(broken)])
-    assert summary["graded"] == ["s4"]
-    record = json.loads((course.records / "s4.json").read_text())
-    assert any("package checks could not run" in n and "grade-one exploded" in n for n in record["notes"])
-    assert gradebook.scores(course)["s4"][PACKAGE_ASSIGNMENT][0] == 0.0
+    assert summary["graded"] == [] and list(summary["failed"]) == ["s4"]
+    assert "package checks could not run" in summary["failed"]["s4"] and "grade-one exploded" in summary["failed"]["s4"]
+    assert runs.read_text() == "x" * batch.MAX_ATTEMPTS
+    assert (course.records / "s4.json").read_bytes() == before
+    assert gradebook.scores(course)["s4"][PACKAGE_ASSIGNMENT] == (5.0, 5.0)

@@ -5,6 +5,8 @@ and where (border rows/columns, overlapping windows, ...) and a likely cause,
 but never a hidden input or an expected value.
 """
 
+import itertools
+
 import numpy as np
 
 from ..sandbox import Unsupported
@@ -92,7 +94,7 @@ def compare(label, expected, got, *, hints=(), where=None, rtol=RTOL, atol=ATOL)
         located = _border_hint(~ok)
     if located:
         message += f"; {located}"
-    return message + _factor_hint(expected, got_array)
+    return message + _factor_hint(expected, got_array) + _permutation_hint(expected, got_array)
 
 
 def _extent(ok):
@@ -109,6 +111,8 @@ def _shape_hint(expected, got):
     if got.size == expected.size:
         if got.shape == expected.shape[::-1]:
             return " (transposed?)"
+        if _is_transpose(expected, got):
+            return " (the right values with the axes in another order: transposed?)"
         return " (same number of entries: reshape to the documented shape)"
     if 0 in got.shape:
         return " (an empty array: a slice such as [pad:-pad] is empty when pad = 0)"
@@ -140,6 +144,28 @@ def _factor_hint(expected, got):
             sign = "-" if factor < 0 else ""
             return f" (everything is {sign}{name} times the reference: a missing or extra scale factor or sign)"
     return ""
+
+
+def _is_transpose(expected, got):
+    """Whether ``got`` is ``expected`` with its axes permuted (up to 6 axes)."""
+    if sorted(got.shape) != sorted(expected.shape) or expected.ndim > 6:
+        return False
+    return any(expected.transpose(axes).shape == got.shape and close_mask(expected.transpose(axes), got).all()
+               for axes in itertools.permutations(range(expected.ndim)))
+
+
+def _permutation_hint(expected, got):
+    """' (the right values in the wrong places ...)' when got is a reordering of expected.
+
+    That is what a transpose, or a reshape to the right shape from the wrong axis
+    order, produces; a wrong computation almost never gives the same multiset of values.
+    """
+    if expected.size < 4 or np.unique(expected).size < 4:
+        return ""
+    want, have = np.sort(expected.ravel()), np.sort(got.ravel())
+    if not close_mask(want, have).all():
+        return ""
+    return " (the right values in the wrong places: transposed, or reshaped in the wrong axis order?)"
 
 
 def _border_hint(bad):

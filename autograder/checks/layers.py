@@ -146,7 +146,10 @@ AFFINE_FAMILIES = {
 
 def _affine_hints(args, expected):
     x, w, b = args
-    return {"out": [(x.reshape(x.shape[0], -1) @ w, "the bias b is not added")]}
+    return {"out": [(x.reshape(x.shape[0], -1) @ w, "the bias b is not added"),
+                    (x.reshape(x.shape[0], -1, order="F") @ w + b,
+                     "x is flattened in Fortran order (order='F'); each row must be one example's entries "
+                     "in C order, x.reshape(N, D)")]}
 
 
 def _affine_backward_hints(args, dout, expected):
@@ -313,6 +316,20 @@ POOL_FAMILIES = {
     "nonsquare-2x3-stride1-N=1": _pool_inputs(1, 2, 2, 3, 1, 4, 3, shared_max=True),
     "floor-2x2-stride2": _pool_inputs(2, 2, 2, 2, 2, 3, 2, floor_extra=1),
 }
+
+
+def _pool_hints(kind):
+    """The output of windows that move by 1 instead of by the stride (when the stride is not 1)."""
+    def hints(args, expected):
+        x, param = args
+        ph, pw, S = param["pool_height"], param["pool_width"], param["stride"]
+        H_out, W_out = expected[0].shape[2:]
+        if S == 1 or x.shape[2] < H_out - 1 + ph or x.shape[3] < W_out - 1 + pw:
+            return None
+        windows = sliding_window_view(x, (ph, pw), axis=(2, 3))[:, :, :H_out, :W_out]
+        moved_by_one = windows.max(axis=(4, 5)) if kind == "max" else windows.mean(axis=(4, 5))
+        return {"out": [(moved_by_one, "windows move by 1 instead of by the stride")]}
+    return hints
 
 
 def _coverage(x_shape, param):
@@ -565,7 +582,7 @@ def all_checks():
         for family, make in POOL_FAMILIES.items():
             if kind == "avg" and "ties" in family:
                 family = family.replace("-ties", "")
-            checks.append(forward_check(f"{kind}_pool_forward_naive", family, make))
+            checks.append(forward_check(f"{kind}_pool_forward_naive", family, make, hints=_pool_hints(kind)))
         for family, make in POOL_FAMILIES.items():
             if kind == "avg" and "ties" in family:
                 family = family.replace("-ties", "")
