@@ -25,7 +25,8 @@ columns; with :data:`KEEP_COLUMNS` (or within :func:`keeping_columns`, as
 rebuilding them was 9% of the CPU time of a training step of the deep
 preset's ConvNet, which then holds 335 MB more between the forward and
 backward passes of its batch of 128 (30 MB more for ThreeLayerConvNet on 50
-images, whose step stays under 2x PyTorch's peak memory only without them). Smaller chunks
+images: an estimated 1.9x PyTorch's peak memory for its step instead of the
+measured 1.37x, which is why the library default leaves them out). Smaller chunks
 that stay in a core's L2 cache (1 MiB) were measured faster when OpenBLAS
 runs on ONE thread (CPU time, float32: conv (a) forward 16.2 -> 10-11 ms,
 conv (c) forward 56 -> 40 ms), but with OpenBLAS's default two threads on

@@ -15,7 +15,7 @@ copies for its best parameters and checkpoints).
 
 import numpy as np
 
-from .optim import _number, _prepare
+from .optim import _prepare_adam
 
 try:
     from ._compiled import adam_cython as _compiled
@@ -36,14 +36,7 @@ def adam(w, dw, config=None):
     next_w : ``w`` itself, updated
     config : dict, holding the updated m, v and t
     """
-    config = _prepare(
-        "adam", w, dw, config,
-        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {"m", "v", "t"},
-    )
-    _number("adam", config, "beta1", 0, 1)
-    _number("adam", config, "beta2", 0, 1)
-    _number("adam", config, "epsilon", 0, low_open=True)
-    _number("adam", config, "learning_rate", 0)
+    config = _prepare_adam(w, dw, config)
     for key in ("m", "v"):  # the state in place needs w's dtype and a contiguous layout
         state = config[key]
         if state.dtype != w.dtype or not state.flags.c_contiguous or not state.flags.writeable:

@@ -73,6 +73,19 @@ def _prepare(rule, w, dw, config, defaults, state):
     return config
 
 
+def _prepare_adam(w, dw, config):
+    """:func:`_prepare` with Adam's defaults and state, and its betas and epsilon checked
+    (shared with :func:`cs_convnet.fast_optim.adam`)."""
+    config = _prepare(
+        "adam", w, dw, config,
+        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {"m", "v", "t"},
+    )
+    _number("adam", config, "beta1", 0, 1)
+    _number("adam", config, "beta2", 0, 1)
+    _number("adam", config, "epsilon", 0, low_open=True)
+    return config
+
+
 def sgd(w, dw, config=None):
     """Vanilla stochastic gradient descent: ``w -= learning_rate * dw``.
 
@@ -190,13 +203,7 @@ def adam(w, dw, config=None):
     next_w : ndarray of the shape and dtype of w
     config : dict, holding the new m, v and t
     """
-    config = _prepare(
-        "adam", w, dw, config,
-        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {"m", "v", "t"},
-    )
-    _number("adam", config, "beta1", 0, 1)
-    _number("adam", config, "beta2", 0, 1)
-    _number("adam", config, "epsilon", 0, low_open=True)
+    config = _prepare_adam(w, dw, config)
     ### BEGIN SOLUTION
     beta1, beta2 = config["beta1"], config["beta2"]
     t = config["t"] + 1

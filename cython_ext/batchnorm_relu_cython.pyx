@@ -21,19 +21,18 @@ from libc.math cimport sqrt
 DEF LANES = 8  # independent partial sums per reduction, so the compiler can vectorize it
 
 
-cdef double _plane_sum(const floating* p, Py_ssize_t plane, double shift) noexcept nogil:
-    """sum(p[i] - shift) over one plane: LANES partial sums in floating point, then double."""
+cdef double _plane_sum(const floating* p, Py_ssize_t plane) noexcept nogil:
+    """sum(p[i]) over one plane: LANES partial sums in floating point, then double."""
     cdef floating lanes[LANES]
-    cdef floating s = <floating>shift
     cdef Py_ssize_t i, j, whole = plane - plane % LANES
     cdef double total = 0.0
     for j in range(LANES):
         lanes[j] = 0
     for i in range(0, whole, LANES):
         for j in range(LANES):
-            lanes[j] = lanes[j] + (p[i + j] - s)
+            lanes[j] = lanes[j] + p[i + j]
     for i in range(whole, plane):
-        total = total + (p[i] - s)
+        total = total + p[i]
     for j in range(LANES):
         total = total + lanes[j]
     return total
@@ -68,7 +67,7 @@ cdef void _channel_mean_var(const floating* x, Py_ssize_t N, Py_ssize_t plane, P
     cdef Py_ssize_t n
     cdef double total = 0.0, squares = 0.0, mu
     for n in range(N):
-        total = total + _plane_sum(x + n * stride, plane, 0.0)
+        total = total + _plane_sum(x + n * stride, plane)
     mu = total / (N * plane)
     for n in range(N):
         squares = squares + _plane_squares(x + n * stride, plane, mu)
@@ -152,7 +151,7 @@ cdef void _channel_backward(const floating* dout, const floating* x, const float
     cdef double sum_dy = 0.0, sum_dy_xhat = 0.0, M = N * plane
     for n in range(N):
         _plane_relu_mask(dout + n * stride, out + n * stride, dx + n * stride, plane)
-        sum_dy = sum_dy + _plane_sum(dx + n * stride, plane, 0.0)
+        sum_dy = sum_dy + _plane_sum(dx + n * stride, plane)
         sum_dy_xhat = sum_dy_xhat + _plane_dot(dx + n * stride, x + n * stride, plane, mean)
     sum_dy_xhat = sum_dy_xhat * inv_std
     dbeta[0] = <floating>sum_dy
