@@ -55,21 +55,23 @@ c.Execute.interrupt_on_timeout = True
 c.OverwriteCells.add_missing_cells = True
 
 if _pp is not None:
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-    from nbgrader import preprocessors as _nbp
-
+    # Dotted names, not classes: formgrader prints this configuration as JSON
+    # (a class there logs "Formgrader config is not serializable").
+    _NB, _CS = "nbgrader.preprocessors.", "autograder.nbgrader_preprocessors."
     c.Autograde.sanitize_preprocessors = [
-        _nbp.ClearOutput, _nbp.DeduplicateIds, _nbp.OverwriteKernelspec,
-        _pp.RobustOverwriteCells,          # OverwriteCells without the KeyError on re-insertion
-        _nbp.CheckCellMetadata,
+        _NB + "ClearOutput", _NB + "DeduplicateIds", _NB + "OverwriteKernelspec",
+        _CS + "RobustOverwriteCells",      # OverwriteCells without the KeyError on re-insertion
+        _NB + "CheckCellMetadata",
     ]
     c.Autograde.autograde_preprocessors = [
-        _pp.CrashTolerantExecute,          # a dead kernel fails the rest, keeps earlier points
-        _pp.StderrIsNotFailure,            # a warning on stderr does not zero a passing test
-        _nbp.IgnorePattern, ClearMetadataPreprocessor, _nbp.LimitOutput,
-        _nbp.SaveAutoGrades, _nbp.AssignLatePenalties, _nbp.CheckCellMetadata,
+        _CS + "CrashTolerantExecute",      # a dead kernel fails the rest, keeps earlier points
+        _CS + "StderrIsNotFailure",        # a warning on stderr does not zero a passing test
+        _NB + "IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor", _NB + "LimitOutput",
+        _NB + "SaveAutoGrades", _NB + "AssignLatePenalties", _NB + "CheckCellMetadata",
     ]
     c.GenerateFeedback.preprocessors = [
-        _pp.ClearHiddenTestsAndTracebacks,  # hidden tests never reach the feedback
-        _nbp.GetGrades, CSSHTMLHeaderPreprocessor,
+        _CS + "ClearHiddenTestsAndTracebacks",  # hidden tests never reach the feedback
+        _CS + "GetGradesMarkUngraded",          # a cell still needing a person reads "not graded yet"
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    c.HTMLExporter.filters = {"float": _CS + "feedback_float"}

@@ -39,11 +39,13 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from cs_convnet.atomic import write_json, write_text
+
 from . import executors, gradebook, tasks
 from .course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK, Course
 from .nbgrader_grading import NBGRADER_TIMEOUT
 from .processes import kill_in_flight, stopping
-from .results import ResultStore, storable, task_key, write_json_atomically
+from .results import ResultStore, storable, task_key
 
 MAX_ATTEMPTS = 3   # tries of a task failing for infrastructure reasons
 # Tasks in flight: twice the executor's slots, so a worker finds its next task waiting while
@@ -74,7 +76,9 @@ def read_submission(course, student):
     """What was collected for ``student``: ``{"package": {rel: bytes}, "notebooks": {assignment: {rel: bytes}}}``."""
     notebooks = {a: _read_tree(course.submitted / student / a) for a in course.assignments()
                  if (course.submitted / student / a).is_dir()}
-    return {"package": _read_tree(course.packages / student), "notebooks": notebooks}
+    package_root = course.package_root(student)   # packages/<student>, or an nbgrader exchange submission
+    package = _read_tree(package_root / "cs_convnet") if package_root else {}
+    return {"package": {f"cs_convnet/{rel}": data for rel, data in package.items()}, "notebooks": notebooks}
 
 
 def course_assets(course):
@@ -169,12 +173,13 @@ def record(course, result):
     folder = course.autograded / student / PACKAGE_ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     isolations = [g["kernel_isolation"] for g in result["assignments"].values() if g.get("kernel_isolation")]
-    nbformat.write(package_notebook(student, report, all_notes, isolations), folder / f"{PACKAGE_NOTEBOOK}.ipynb")
+    notebook = package_notebook(student, report, all_notes, isolations)
+    write_text(folder / f"{PACKAGE_NOTEBOOK}.ipynb", nbformat.writes(notebook) + "\n")
     gradebook.record_student(course, student, scores, report, review)
     result["timestamps"]["recorded"] = time.time()
     kept = storable(result)
     kept["fingerprint"] = fingerprint(course, student)
-    write_json_atomically(course.records / f"{student}.json", kept)
+    write_json(course.records / f"{student}.json", kept)
 
 
 def store(course, result):
@@ -248,9 +253,10 @@ def autograde(course_dir, jobs=1, force=False, students=None, progress=True, tim
         ``checks_done``, ``received``, ``recorded``, ``stored`` (seconds since
         the epoch), and ``backend``.
     """
-    course = Course(course_dir)
-    if not course.template_db.is_file():
-        raise FileNotFoundError(f"{course.root} is not a prepared course (run `collect` first)")
+    course = Course(course_dir).require()
+    _check_settings(jobs, dask_workers, timeout, max_attempts)
+    if students:
+        course.check_students(students)
     lock = _exclusive(course)
     try:
         for link in course.scratch.glob("*/runtime"):      # kernel folders of a killed run
@@ -269,6 +275,15 @@ def autograde(course_dir, jobs=1, force=False, students=None, progress=True, tim
     finally:
         lock.close()
     return summary
+
+
+def _check_settings(jobs, dask_workers, timeout, max_attempts):
+    """ValueError (one line) for a setting that would make learners fail for the grader's reasons."""
+    for name, value in (("jobs", jobs), ("dask_workers", dask_workers), ("max_attempts", max_attempts)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a number of seconds greater than 0, got {timeout!r}")
 
 
 def _run(course, todo, summary, assets, digests, *, jobs, scheduler, dask_workers, grade_one, timeout,

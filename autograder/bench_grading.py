@@ -17,7 +17,6 @@ worker's idle gap between two tasks. From those, :func:`projection` estimates
 the makespan of 2000 submissions on 64 cores and names what limits it.
 """
 
-import json
 import math
 import os
 import shutil
@@ -27,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from cs_convnet.atomic import write_json
 
 from . import batch, collect, course as course_mod, samples
 from .dask_loopback import LoopbackCluster
@@ -227,7 +228,6 @@ def main(class_size=24, modes="serial,jobs2,dask2", assignments=None, json_path=
     report = run(class_size, [m.strip() for m in modes.split(",") if m.strip()], assignments or (),
                  work_dir, progress)
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        write_json(json_path, report)
         print(f"measurements -> {json_path}")
     return 0 if all(r["failed"] == 0 for r in report["modes"]) else 1

@@ -30,6 +30,8 @@ import nbformat
 import numpy as np
 from nbgrader.api import MissingEntry
 
+from cs_convnet.atomic import atomic_open, write_text
+
 from . import failure_signatures as signatures, gradebook
 from .course import PACKAGE_ASSIGNMENT, Course
 from .tasks import GRADED, INFRASTRUCTURE_ERROR, LEARNER_CRASH, LEARNER_TIMEOUT
@@ -491,7 +493,7 @@ def _text(value):
 
 
 def _write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
@@ -512,7 +514,7 @@ OUTCOME_COLUMNS = ["student", "outcome", "source", "included_in_statistics", "ti
 
 def write_report(course_dir, assignment, out_dir=None):
     """Write the report of ``assignment``; return the paths written (index.html first)."""
-    course = Course(course_dir)
+    course = Course(course_dir).require()
     data = load(course, assignment)
     out = Path(out_dir) if out_dir is not None else course.root / "reports" / data.assignment
     return write_files(data, analyse(data), out)
@@ -523,6 +525,8 @@ def write_files(data, report, out):
     from .class_report_html import render
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} is a file; expected a folder for the report")
     out.mkdir(parents=True, exist_ok=True)
     quintile = report["quintile_of"]
     score_rows = []
@@ -538,5 +542,5 @@ def write_files(data, report, out):
     paths.append(_write_csv(out / "functions.csv", FUNCTION_COLUMNS, report["functions"]))
     paths.append(_write_csv(out / "signatures.csv", SIGNATURE_COLUMNS, report["signatures"]))
     paths.append(_write_csv(out / "outcomes.csv", OUTCOME_COLUMNS, report["outcomes"]))
-    (out / "index.html").write_text(render(report, [p.name for p in paths[1:]]), encoding="utf-8")
+    write_text(out / "index.html", render(report, [p.name for p in paths[1:]]))
     return paths

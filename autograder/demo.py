@@ -18,9 +18,8 @@ from pathlib import Path
 import nbformat
 
 from . import batch, collect, course as course_mod, export, feedback
+from .course import DEMO_ASSIGNMENTS
 from .report import format_table
-
-DEMO_ASSIGNMENTS = ["02_convolution"]
 
 
 def solved_notebook(released_path, source_path):

@@ -38,11 +38,13 @@ starts the workers, the batch is the same:
   the user namespaces bubblewrap needs; the sandbox then falls back to rlimits
   and every report says so.
 
-Memory: the sandbox caps the learner's address space at 1 GiB for the package
-checks and 4 GiB for a notebook kernel; size each worker's memory for that.
-Dask cannot cancel a running task and its nanny's memory limit ignores child
-processes, so the limits that count are the sandbox's own, on the learner's
-processes. A worker that dies (node lost, job pre-empted) has its tasks
+Memory: the sandbox caps everything the learner's processes pin (memory
+cgroup, where writable) and each one's address space at 1 GiB for the package
+checks and 4 GiB for a notebook kernel (:mod:`autograder.limits`; set the same
+``CS_CONVNET_*`` limits on every worker as on the client); size each worker's
+memory for that. Dask cannot cancel a running task and its nanny's memory
+limit ignores child processes, so the limits that count are the sandbox's own,
+on the learner's processes. A worker that dies (node lost, job pre-empted) has its tasks
 re-run elsewhere by the scheduler; the batch retries what Dask gives up on.
 
 Dask is optional (``pip install .[dask]``) and imported only by

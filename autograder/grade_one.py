@@ -24,8 +24,10 @@ missing files count as not implemented. The JSON report is::
 since the epoch). ``learner_failures`` lists what the sandbox observed of the
 learner's code beyond wrong answers: ``kind`` is ``"timeout"``, ``"crash"``
 (the worker died), ``"protocol"`` (it broke the pipe's protocol) or
-``"memory"`` (a MemoryError under the address-space limit). The learner's code
-can forge the last one (it runs next to the worker); it decides no points.
+``"memory"`` (the kernel's counters, read by this process, show the sandbox ran
+out of memory: see :meth:`autograder.sandbox.Worker.memory_exhausted`). A
+``MemoryError`` the learner's code raises under the address-space limit is
+only that function's error: the worker's word decides no label.
 
 When the sandbox itself cannot start -- a problem of the grading machine,
 never of the submission -- ``grade-one`` writes no report and exits with
@@ -40,6 +42,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from cs_convnet.atomic import write_json
+from cs_convnet.cli import positive_float
 
 from . import sandbox
 from .checks import all_checks
@@ -63,6 +68,8 @@ def grade(submission, *, seed=None, isolation="auto", timeout=None, checks=None)
     checks : list of :class:`autograder.checks.Check`, optional (default: all).
     """
     submission = Path(submission)
+    if timeout is not None and not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a number of seconds greater than 0, got {timeout!r}")
     if not submission.is_dir():
         raise ValueError(f"submission must be a directory, got {str(submission)!r}")
     started = time.monotonic()
@@ -70,6 +77,8 @@ def grade(submission, *, seed=None, isolation="auto", timeout=None, checks=None)
     rng = np.random.default_rng(seed if seed is not None else int.from_bytes(os.urandom(16), "little"))
     root = sandbox.prepare_root(submission)
     notes = list(root.notes)
+    if not root.overlaid:
+        notes.extend(_misplaced_hint(submission))
     results, failures, worker = [], [], None
     try:
         worker = sandbox.Worker(root.path, isolation=isolation)
@@ -94,6 +103,16 @@ def grade(submission, *, seed=None, isolation="auto", timeout=None, checks=None)
         "learner_failures": failures,
         "checks": results,
     }
+
+
+def _misplaced_hint(submission):
+    """A note when no learner file is where it belongs but a ``cs_convnet`` folder sits deeper."""
+    deeper = sorted(p.parent for p in submission.glob("*/**/cs_convnet") if p.is_dir() and not p.is_symlink())
+    if not deeper:
+        return []
+    where = deeper[0].relative_to(submission).as_posix()
+    return [f"no learner file at SUBMISSION/cs_convnet/, but a cs_convnet folder is in {where}/: "
+            f"grade that folder ({submission / where}) instead"]
 
 
 def _probe_imports(worker, root, notes, timeout):
@@ -127,17 +146,6 @@ def _record(check, passed, message):
             "max_points": float(check.points), "passed": bool(passed), "message": "" if passed else message}
 
 
-def _raised_memory_error(reply):
-    """Whether the worker reported a MemoryError anywhere in its (decoded) reply."""
-    if isinstance(reply, dict):
-        if "MemoryError" in (reply.get("error_type"), reply.get("forward_error_type")):
-            return True
-        return any(_raised_memory_error(value) for value in reply.values())
-    if isinstance(reply, list):
-        return any(_raised_memory_error(value) for value in reply)
-    return False
-
-
 def _run_check(check, worker, rng, broken, poisoned, timeout, failures):
     if check.module in broken:
         return _record(check, False, broken[check.module])
@@ -159,6 +167,8 @@ def _run_check(check, worker, rng, broken, poisoned, timeout, failures):
             why = f"{check.function} did not finish within {limit:g} s (an endless loop?)"
         elif failure.kind == "crash":
             why = f"{check.function} stopped the worker: {failure.detail}"
+        elif failure.kind == "memory":
+            why = f"{check.function} ran out of memory: {failure.detail}"
         else:
             why = f"{check.function} broke the grading protocol: {failure.detail}"
         culprit = forward if forward and forward not in poisoned and forward != check.function and \
@@ -168,9 +178,6 @@ def _run_check(check, worker, rng, broken, poisoned, timeout, failures):
         return _record(check, False, why + " -- the worker was restarted")
     try:
         decoded = {key: sandbox.decode(value, reply_arrays) for key, value in reply.items()}
-        if _raised_memory_error(decoded):
-            failures.append({"check": check.name, "function": check.function, "kind": "memory",
-                             "detail": f"{check.function} ran out of memory (MemoryError)"})
         passed, message = case.judge(decoded)
     except Exception as error:  # a malformed reply is the submission's fault, never the grader's crash
         passed, message = False, f"unexpected reply from {check.function} ({error.__class__.__name__}: {error})"
@@ -178,34 +185,36 @@ def _run_check(check, worker, rng, broken, poisoned, timeout, failures):
 
 
 def write_report(report, path):
-    """Write the JSON report atomically (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write the JSON report atomically (a reader never sees half a file); an existing file is replaced."""
+    write_json(path, report, indent=2, final_newline=True)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="grade-one", description="Grade one submission with the hidden checks.")
+    parser = argparse.ArgumentParser(prog="cs-convnet-course grade-one",
+                                     description="Grade one submission with the hidden checks.")
     parser.add_argument("submission", help="directory with the learner-edited files at their student-edition paths")
-    parser.add_argument("--json", dest="json_path", help="write the report here (default: print it)")
+    parser.add_argument("--json", dest="json_path",
+                        help="write the report here, replacing an existing file (default: print it)")
     parser.add_argument("--seed", type=int, help="fix the hidden inputs (for debugging the grader)")
     parser.add_argument("--isolation", choices=["auto", "bubblewrap", "rlimits"], default="auto")
-    parser.add_argument("--timeout", type=float, help="seconds per check (default 10)")
+    parser.add_argument("--timeout", type=positive_float, help="seconds per check, greater than 0 (default 10)")
     options = parser.parse_args(argv)
     if not Path(options.submission).is_dir():
         parser.error(f"submission must be a directory, got {options.submission!r}")
+    if options.json_path and Path(options.json_path).is_dir():
+        parser.error(f"--json {options.json_path} is a folder; expected the path of the report file to write")
     try:
         report = grade(options.submission, seed=options.seed, isolation=options.isolation, timeout=options.timeout)
     except sandbox.SandboxError as error:
-        print(f"grade-one: the sandbox could not start: {error}", file=sys.stderr)
+        print(f"cs-convnet-course grade-one: error: the sandbox could not start: {error}", file=sys.stderr)
         return EXIT_SANDBOX_UNAVAILABLE
     if options.json_path:
         write_report(report, options.json_path)
         failed = [c for c in report["checks"] if not c["passed"]]
         print(f"{report['score']:g} / {report['max_score']:g} points, {len(failed)} failing checks "
               f"-> {options.json_path}")
+        for note in report["notes"]:
+            print(f"    note: {note}")
     else:
         json.dump(report, sys.stdout, indent=2)
         print()

@@ -7,15 +7,25 @@ after each call; :func:`_one_transaction` turns those commits into flushes.
 
 The package checks of ``grade-one`` are stored as the assignment
 ``package_checks`` with one notebook of the same name and one grade cell per
-check, so nbgrader's own views, exports and feedback include them.
+check, so nbgrader's own views, exports and feedback include them. Formgrader
+lists only assignments with a source folder, so :func:`_write_package_source`
+keeps ``source/package_checks/package_checks.ipynb`` (one grade cell per check)
+for it: the instructor reviews and overrides a check there (Manual Grading), and
+the override stands through regrades while the check's result is unchanged.
 """
 
+import hashlib
+import json
 import shutil
 import sqlite3
 from contextlib import contextmanager
 
+import nbformat
+
 from nbgrader.api import (Comment, Grade, GradeCell, Gradebook, MissingEntry, SubmittedAssignment,
                          SubmittedNotebook)
+
+from cs_convnet.atomic import write_json, write_text
 
 from .course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK, ensure_alembic_on_path
 
@@ -84,6 +94,28 @@ def _ensure_package_cells(gb, checks):
                                            max_score=float(check["max_points"]), cell_type="code")
 
 
+def _write_package_source(course, checks):
+    """``source/package_checks/package_checks.ipynb``: what formgrader lists for the package checks."""
+    intro = ("# Package checks\n\nGraded by `grade-one` on each learner's `cs_convnet` package "
+             "(`autograde` runs it), not by running this notebook: do not generate or release it. "
+             "To override a check, type a manual score in Manual Grading; it stands through "
+             "`autograde --force` until that check's result changes.")
+    cells = [nbformat.v4.new_markdown_cell(intro, id="intro")]
+    for index, check in enumerate(checks):
+        cells.append(nbformat.from_dict({
+            "id": f"check-{index}", "cell_type": "code", "execution_count": None, "outputs": [],
+            "source": f"# {check['function']}: {check['name']}",
+            "metadata": {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": check["name"],
+                                      "points": float(check["max_points"]), "schema_version": 3}}}))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = course.source / PACKAGE_ASSIGNMENT / f"{PACKAGE_NOTEBOOK}.ipynb"
+    text = nbformat.writes(nb) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, text)
+
+
 def _submission(gb, assignment, student):
     """The student's submission, created (as ``Gradebook.add_submission`` does) with a grade row per cell."""
     created = []
@@ -138,17 +170,68 @@ def record_student(course, student, notebook_scores, package_report=None, review
             # a check missing from this report (an older or failed run) earns nothing
             notebook_scores[PACKAGE_ASSIGNMENT] = {
                 PACKAGE_NOTEBOOK: {cell.name: scores.get(cell.name, 0.0) for cell in cells}}
+        graded_answers = _read_graded_answers(course)
         for assignment, notebooks in notebook_scores.items():
             submission = _submission(gb, assignment, student)
             for submitted in submission.notebooks:
                 cells = notebooks.get(submitted.notebook.name, {})
                 flagged = submitted.notebook.name in review.get(assignment, ())
+                answers = _answer_digests(course, student, assignment, submitted.notebook.name)
+                key = f"{student}/{assignment}/{submitted.notebook.name}"
+                before = graded_answers.get(key, {})
                 for grade in submitted.grades:
                     if grade.name not in cells:
                         continue
                     grade.auto_score = cells[grade.name]
-                    grade.needs_manual_grade = (flagged or grade.auto_score is None
-                                                or grade.manual_score is not None)
+                    # A person's score stands for the answer they read: a regrade asks for
+                    # them again only if that answer changed (or the notebook is flagged).
+                    graded_same_answer = (grade.manual_score is not None and grade.name in answers
+                                          and before.get(grade.name) == answers[grade.name])
+                    grade.needs_manual_grade = flagged or (
+                        (grade.auto_score is None or grade.manual_score is not None) and not graded_same_answer)
+                if answers:
+                    graded_answers[key] = answers
+        write_json(_graded_answers_path(course), graded_answers)
+    if package_report is not None and package_report["checks"]:
+        _write_package_source(course, package_report["checks"])
+
+
+def _graded_answers_path(course):
+    return course.grading / "graded_answers.json"
+
+
+def _read_graded_answers(course):
+    """``{"student/assignment/notebook": {cell: digest}}`` of the answers last recorded."""
+    path = _graded_answers_path(course)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _answer_digests(course, student, assignment, notebook):
+    """Digest of the learner's answer behind each grade cell of the autograded notebook.
+
+    A written answer is its own cell; a test cell's answer is the learner's
+    solution cells since the previous grade cell; a package check's, its result
+    (the cell's output). Empty when there is no notebook.
+    """
+    path = course.autograded / student / assignment / f"{notebook}.ipynb"
+    if not path.is_file():
+        return {}
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):  # unreadable: no answers to compare, so a person looks again
+        return {}
+    digests, pending = {}, []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            pending.append(cell.source)
+        if meta.get("grade"):
+            answer = [cell.source] if meta.get("solution") else pending
+            if assignment == PACKAGE_ASSIGNMENT:
+                answer = [output.get("text", "") for output in cell.get("outputs", [])]
+            digests[meta["grade_id"]] = hashlib.sha256("\0".join(answer).encode()).hexdigest()
+            pending = []
+    return digests
 
 
 def scores(course):

@@ -28,6 +28,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from cs_convnet.atomic import write_json
+
 from .sandbox import BEGIN, END
 
 HERE = Path(__file__).parent
@@ -250,7 +252,7 @@ def main(argv=None):
     for stale in stale_mutants() if options.only in (None, "classic") else []:
         print(f"  STALE {stale.id}: {stale.description} (its text is no longer in {stale.file})")
     if options.json_path:
-        Path(options.json_path).write_text(json.dumps({"summary": report, "results": results}, indent=2))
+        write_json(options.json_path, {"summary": report, "results": results}, indent=2)
     return 0 if not report["survivors"] else 1
 
 

@@ -37,11 +37,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import gradebook as gradebook_api, kernel_sandbox
+from . import gradebook as gradebook_api, kernel_sandbox, limits
 from .course import Course, tool_env, write_config
 from .processes import run_in_session
 
-NBGRADER_TIMEOUT = 1800   # seconds for one student's whole assignment run (cells have their own limit)
+NBGRADER_TIMEOUT = limits.notebook().wall_seconds   # one student's whole assignment run (cells have their own limit)
 
 _LOG_NOTES = [
     (re.compile(r"Attribute 'points' for cell (\S+) has changed"),

@@ -19,7 +19,12 @@ Measured with nbgrader 0.9.6 (see tests/test_nbgrader_integration.py):
 * Autograded notebooks hold the hidden tests (``OverwriteCells`` restores the
   locked source), so the feedback HTML shows them by default.
   :class:`ClearHiddenTestsAndTracebacks` removes the hidden regions from the
-  feedback and withholds tracebacks of those cells, which quote hidden lines.
+  feedback and replaces the tracebacks of those cells, which quote hidden
+  lines, by the error's message (hidden checks' messages never quote them).
+* Feedback written before a person graded a cell shows its score as
+  ``Score: 0.0 / 2.0``. :class:`GetGradesMarkUngraded` shows such a cell (and
+  the notebook's total) as not graded yet; :func:`feedback_float` is the
+  template's ``float`` filter that lets that mark through.
 
 The classes are wired in by the autograde section of
 ``assignments/nbgrader_config.py``.
@@ -31,7 +36,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades, NbGraderPreprocessor, OverwriteCells
 
 KERNEL_DIED = "KernelDied"
 KERNEL_HUNG = "KernelHung"   # error name of a cell whose kernel ignored the interrupt after a timeout
@@ -167,14 +172,70 @@ class ClearHiddenTestsAndTracebacks(ClearHiddenTests):
             cell, resources = super().preprocess_cell(cell, resources, cell_index)
         outputs = []
         for output in cell.get("outputs", []):
-            if self._quotes_hidden(output):
-                output = NotebookNode(output_type="stream", name="stdout",
-                                      text="[output withheld from the feedback: it quotes a hidden test]\n")
-            elif had_hidden and output.output_type == "error":
+            if had_hidden and output.output_type == "error":
+                # The traceback quotes the failing hidden line; the message is written for
+                # learners (tests/test_hidden_messages.py), so it stays.
                 output.traceback = [
                     f"{output.ename}: {output.evalue}",
                     "(raised in this test cell; the hidden tests' code is not shown)",
                 ]
+            if self._quotes_hidden(output):
+                output = NotebookNode(output_type="stream", name="stdout",
+                                      text="[output withheld from the feedback: it quotes a hidden test]\n")
             outputs.append(output)
         cell.outputs = outputs
         return cell, resources
+
+
+class PendingScore:
+    """A score still waiting for a person, as the feedback page prints it.
+
+    nbgrader's feedback template prints ``{{ score | float | round(2) }}``:
+    :func:`feedback_float` passes this object through and ``round`` keeps it.
+    """
+
+    def __init__(self, value, text):
+        self.value, self.text = value, text
+
+    def __round__(self, ndigits=None):
+        return self
+
+    def __float__(self):
+        return float(self.value)
+
+    def __str__(self):
+        return self.text
+
+
+def feedback_float(value, default=0.0):
+    """Jinja's ``float`` filter, except that a :class:`PendingScore` is kept as is."""
+    if isinstance(value, PendingScore):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class GetGradesMarkUngraded(GetGrades):
+    """GetGrades, but a cell that still needs a person reads "not graded yet", not "0.0"."""
+
+    def preprocess(self, nb, resources):
+        self._pending = 0
+        nb, resources = super().preprocess(nb, resources)
+        if self._pending:
+            score = float(resources["nbgrader"]["score"])
+            cells = "cell" if self._pending == 1 else "cells"
+            resources["nbgrader"]["score"] = PendingScore(
+                score, f"{score:g} so far, {self._pending} {cells} not graded yet")
+        return nb, resources
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        if grade.needs_manual_grade:
+            self._pending += 1
+            auto = grade.auto_score
+            cell.metadata.nbgrader["score"] = PendingScore(
+                grade.score, "not graded yet" if auto is None else f"{auto:g} (not reviewed yet)")

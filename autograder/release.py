@@ -33,6 +33,8 @@ from pathlib import Path
 
 import nbformat
 
+from cs_convnet.atomic import atomic_open
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "release" / "student"
 ZIP_NAME = "cs-convnet-student.zip"
@@ -187,10 +189,28 @@ def _copy_folder(source, target, suffixes=SOURCE_SUFFIXES):
             shutil.copy2(path, target / rel)
 
 
+def student_pyproject(text):
+    """The repository's pyproject.toml without its ``[tool.pytest.*]`` tables: they name
+    the course's ``tests/`` folder, which the student edition does not ship."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("[") and not header.startswith("[["):
+            skipping = header.startswith("[tool.pytest")
+        elif header.startswith("[["):
+            skipping = skipping and header.startswith("[[tool.pytest")
+        if not skipping:
+            kept.append(line)
+    return "".join(kept).rstrip("\n") + "\n"
+
+
 def _copy_support_files(repo_root, out):
     for name in TOP_LEVEL_FILES:
         if (repo_root / name).exists():
             shutil.copy2(repo_root / name, out / name)
+    if (out / "pyproject.toml").exists():
+        (out / "pyproject.toml").write_text(student_pyproject((out / "pyproject.toml").read_text(encoding="utf-8")),
+                                            encoding="utf-8")
     _copy_folder(repo_root / "cython_ext", out / "cython_ext")
     _copy_folder(repo_root / "datasets", out / "datasets")
     # The students' README replaces the instructors' one; the conda environment is shared.
@@ -366,16 +386,13 @@ def _prepare_output(out):
 
 
 def _write_zip(out, zip_path):
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zip_path.with_suffix(".zip.part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with atomic_open(zip_path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(out.rglob("*")):
-            if path.is_file() and path.name != STAMP:
+            if path.is_file():   # the stamp too: the zip is the same edition as the folder
                 info = zipfile.ZipInfo(f"{ZIP_TOP}/{path.relative_to(out).as_posix()}", (1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())
-    tmp.replace(zip_path)
 
 
 def build_student_edition(output=DEFAULT_OUTPUT, zip_path=None, assignments=None, repo_root=REPO_ROOT,

@@ -1,9 +1,8 @@
 """The result store: one JSON file per grading task, named by the task's key.
 
 ``grading/results/<key>.json`` holds the result of the task whose key is
-``<key>``, written by the client only, atomically (a temporary file in the
-same folder, flushed to disk, then ``os.replace``): a reader sees the whole
-file or none. A file that cannot be read back counts as missing, so its task
+``<key>``, written by the client only, atomically (:mod:`cs_convnet.atomic`):
+a reader sees the whole file or none. A file that cannot be read back counts as missing, so its task
 runs again.
 
 The key (:func:`task_key`) digests the student's id and every collected file
@@ -14,8 +13,8 @@ a changed file, a new grader version or new hidden tests make a new key.
 
 import hashlib
 import json
-import os
-from pathlib import Path
+
+from cs_convnet.atomic import write_json
 
 
 def task_key(student, submission, grader_version, course_digest="", grade_one=None):
@@ -58,23 +57,6 @@ def storable(result):
     return kept
 
 
-def write_json_atomically(path, data):
-    """Write ``data`` as JSON at ``path`` so that no reader ever sees a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 class ResultStore:
     """The results of a course, ``grading/results/<key>.json``."""
 
@@ -99,7 +81,7 @@ class ResultStore:
 
     def write(self, result):
         """Store ``result`` (see :func:`storable`) under its key; return the path."""
-        return write_json_atomically(self.path(result["key"]), storable(result))
+        return write_json(self.path(result["key"]), storable(result))
 
     def keys(self):
         return sorted(p.stem for p in self.folder.glob("*.json"))

@@ -8,17 +8,25 @@ over it -- and starts :mod:`autograder.worker` on it in a separate process:
 
 - **bubblewrap** when ``bwrap`` works: new user, pid, network, ipc and uts
   namespaces (``--unshare-all``: no network), the Python installation and the
-  sandbox root bound read-only, a private ``/tmp`` as working directory, an
-  empty environment, ``--die-with-parent`` and ``--new-session``. Nothing else
-  of the host file system exists inside: not the instructor tree, not
-  ``autograder/``, not the gradebook, not other submissions;
+  sandbox root bound read-only, an empty environment, ``--die-with-parent``
+  and ``--new-session``. The only writable places are two tmpfs of a fixed
+  size (``--size``): ``/tmp`` (the working directory) and ``/dev/shm``; the
+  root and ``/dev`` are remounted read-only. Nothing else of the host file
+  system exists inside: not the instructor tree, not ``autograder/``, not the
+  gradebook, not other submissions;
 - otherwise (or with ``isolation="rlimits"``) the same worker started
   directly, in a new session, with a scrubbed environment and a fresh
   temporary working directory: this protects the grade but not the files.
 
 Both add resource limits (address space, CPU seconds, file size, core dumps)
-and, where the pids cgroup is writable, a cgroup capping the number of
-processes, through which every process of the worker is killed at the end.
+and, where cgroups are writable (:mod:`autograder.cgroups`), a memory cgroup
+that counts everything the worker's processes pin (tmpfs, shared memory,
+memfd, page cache) and a pids cgroup capping its processes, through which
+every process of the worker is killed at the end. All limits come from
+:mod:`autograder.limits` (profile ``package``). Whether the worker ran out of
+memory is read from the kernel's counters by this (trusted) process: an OOM
+kill in the memory cgroup, or a full scratch tmpfs, fails the request with
+kind ``"memory"``; the worker's own word is never taken for it.
 
 The pipe carries length-prefixed frames: a JSON header, then arrays as
 ``.npy`` bytes, which the trusted side reads with ``allow_pickle=False``.
@@ -36,25 +44,23 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import cgroups
+from . import limits as limits_module
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
 
-# Resource limits of a worker (each process of it).
-MEMORY_LIMIT = 1024**3            # address space, bytes
-CPU_LIMIT = 120                   # CPU seconds over the worker's whole life
-FILE_SIZE_LIMIT = 64 * 1024**2    # largest file it may write (stderr log, /tmp)
-MAX_PROCESSES = 64                # pids cgroup cap, when available
 STARTUP_TIMEOUT = 30.0            # seconds to import numpy and say "ready"
 MAX_FRAME = 32 * 1024**2          # largest single frame accepted from a worker
 MAX_SUBMITTED_FILE = 2 * 1024**2  # largest learner file accepted
 
-CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
+SCRATCH_PATHS = ("/tmp", "/dev/shm")   # the sandbox's only writable places (bubblewrap), tmpfs of limits.scratch
+SCRATCH_FULL_SLACK = 1024**2           # a scratch tmpfs with less free space than this is full
 _SAFE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
@@ -77,7 +83,7 @@ class WorkerFailure(Exception):
 
     def __init__(self, kind, detail):
         super().__init__(f"{kind}: {detail}")
-        self.kind = kind          # "timeout", "crash", "protocol"
+        self.kind = kind          # "timeout", "crash", "memory", "protocol"
         self.detail = detail
 
 
@@ -331,6 +337,7 @@ def receive_message(fd, deadline):
 # --------------------------------------------------------------------------
 
 _BWRAP_OK = None
+_BWRAP_SIZE = None
 
 
 def bwrap_path():
@@ -350,13 +357,14 @@ def _python_binds():
     return keep
 
 
-def bwrap_base_args():
+def bwrap_base_args(scratch):
     """bubblewrap's command start: every namespace unshared (no network), no capabilities,
-    dies with its parent, the system folders (/usr and its usual links) read-only, and a
-    private /proc, /dev and /tmp.
+    dies with its parent, the system folders (/usr and its usual links) read-only, a
+    private /proc and /dev, and /tmp and /dev/shm as tmpfs of ``scratch`` bytes each.
 
     The private /tmp comes first so that later binds of folders under /tmp (a virtual
     environment or a course checked out there) stay visible instead of being hidden by it.
+    Finish the command with :func:`bwrap_read_only_args` after the last mount.
     """
     args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--ro-bind", "/usr", "/usr"]
@@ -366,14 +374,33 @@ def bwrap_base_args():
             args += ["--symlink", os.readlink(path), f"/{name}"]
         elif path.is_dir():
             args += ["--ro-bind", str(path), f"/{name}"]
-    return args + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = ["--size", str(scratch)] if bwrap_sizes_tmpfs() else []
+    return args + ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/dev/shm"]
 
 
-def _bwrap_command(root, worker_args):
-    args = bwrap_base_args()
+def bwrap_sizes_tmpfs():
+    """Whether this bubblewrap has ``--size`` (0.8 and later); without it the scratch tmpfs are unsized."""
+    global _BWRAP_SIZE
+    if _BWRAP_SIZE is None:
+        try:
+            text = subprocess.run([bwrap_path(), "--version"], capture_output=True, text=True, timeout=10).stdout
+            version = tuple(int(part) for part in text.split()[-1].split(".")[:2])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            version = (0, 0)
+        _BWRAP_SIZE = version >= (0, 8)
+    return _BWRAP_SIZE
+
+
+def bwrap_read_only_args():
+    """Remount bubblewrap's own tmpfs (the root, /dev) read-only: they have no size limit."""
+    return ["--remount-ro", "/dev", "--remount-ro", "/"]
+
+
+def _bwrap_command(root, worker_args, scratch):
+    args = bwrap_base_args(scratch)
     for d in _python_binds():
         args += ["--ro-bind", d, d]
-    args += ["--ro-bind", str(root), "/sandbox", "--chdir", "/tmp", "--clearenv"]
+    args += ["--ro-bind", str(root), "/sandbox"] + bwrap_read_only_args() + ["--chdir", "/tmp", "--clearenv"]
     for key, value in _SAFE_ENV.items():
         args += ["--setenv", key, value]
     return args + [sys.executable, "-I", "-S", "-B", "/sandbox/_grading_worker.py", "--root", "/sandbox"] + worker_args
@@ -391,7 +418,7 @@ def bwrap_works():
         if bwrap_path():
             probe = tempfile.mkdtemp(prefix="cs-convnet-probe-")
             try:
-                command = _bwrap_command(probe, [])
+                command = _bwrap_command(probe, [], limits_module.package().scratch)
                 command = command[: command.index(sys.executable) + 1] + ["-I", "-S", "-c", "pass"]
                 _BWRAP_OK = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL, timeout=30).returncode == 0
@@ -400,19 +427,6 @@ def bwrap_works():
             finally:
                 shutil.rmtree(probe, ignore_errors=True)
     return _BWRAP_OK
-
-
-def _make_cgroup():
-    """A fresh pids cgroup (path) capped at MAX_PROCESSES, or None where cgroups are not writable."""
-    try:
-        parent = CGROUP_PIDS / "cs-convnet-grader"
-        parent.mkdir(exist_ok=True)
-        group = parent / uuid.uuid4().hex
-        group.mkdir()
-        (group / "pids.max").write_text(str(MAX_PROCESSES))
-        return group
-    except OSError:
-        return None
 
 
 def _die_with_parent():
@@ -425,10 +439,24 @@ def _die_with_parent():
         pass
 
 
-class Worker:
-    """One sandboxed worker process; restart it with :meth:`start` after a failure."""
+def _sandbox_child(pid):
+    """Host pid of the process bubblewrap ``pid`` started in its namespaces (the sandbox's pid 1), or None."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
 
-    def __init__(self, root, isolation="auto", memory_limit=MEMORY_LIMIT, cpu_limit=CPU_LIMIT):
+
+class Worker:
+    """One sandboxed worker process; restart it with :meth:`start` after a failure.
+
+    ``limits`` (an :class:`autograder.limits.Limits`, default the ``package``
+    profile) sets the memory cgroup and address space, the scratch tmpfs size,
+    CPU time, file size and process count of each start.
+    """
+
+    def __init__(self, root, isolation="auto", limits=None):
         if isolation not in ("auto", "bubblewrap", "rlimits"):
             raise ValueError(f"isolation must be 'auto', 'bubblewrap' or 'rlimits', got {isolation!r}")
         use_bwrap = isolation == "bubblewrap" or (isolation == "auto" and bwrap_works())
@@ -437,49 +465,80 @@ class Worker:
         self.root = Path(root)
         self.requested = isolation
         self.mode = "bubblewrap" if use_bwrap else "rlimits"
-        self.memory_limit, self.cpu_limit = memory_limit, cpu_limit
+        self.limits = limits if limits is not None else limits_module.package()
         self.process = None
-        self.cgroup = None
+        self.cgroup = None          # the SandboxCgroup of the running worker
         self.workdir = None
         self.starts = 0
-        self.used_cgroup = False
+        self._joined = {}           # controller -> whether every start ran inside its cgroup
+        self._cgroup_problems = []
+        self._cgroup_version = None
+        self._oom_seen = 0          # out-of-memory events of the current cgroup already reported
 
     @property
     def isolation(self):
-        """Human-readable description of the isolation in force."""
-        extra = f", pids cgroup (at most {MAX_PROCESSES} processes)" if self.used_cgroup else ""
+        """Every limit in force, and plainly those that were not."""
+        lim = self.limits
+        size = limits_module.describe_size
+        rlimits = (f"rlimits (address space {size(lim.memory)}, CPU {lim.cpu_seconds} s, "
+                   f"files {size(lim.file_size)}, per process)")
+        missing = []
         if self.mode == "bubblewrap":
-            return ("bubblewrap (user/pid/net/ipc namespaces, read-only Python and submission, private /tmp, "
-                    f"empty environment) + rlimits (address space, CPU, file size){extra}")
-        why = "not requested" if self.requested == "rlimits" else "unavailable"
-        return ("rlimits + new session + scrubbed environment + fresh working directory"
-                f"{extra} (bubblewrap {why}: no file-system or network isolation)")
+            in_force = ["bubblewrap (user/pid/net/ipc namespaces, read-only Python and submission, empty "
+                        f"environment; writable only /tmp and /dev/shm, tmpfs of {size(lim.scratch)} each)", rlimits]
+            if not bwrap_sizes_tmpfs():
+                in_force[0] = in_force[0].replace(f"tmpfs of {size(lim.scratch)} each", "tmpfs")
+                missing.append("sized scratch space (bubblewrap older than 0.8 has no --size): /tmp and "
+                               "/dev/shm may grow to half the host's memory")
+        else:
+            why = "not requested" if self.requested == "rlimits" else "unavailable"
+            in_force = [rlimits, "new session + scrubbed environment + fresh working directory"]
+            missing.append(f"bubblewrap {why}: no file-system or network isolation, no sized scratch space "
+                           "(the host's /tmp and /dev/shm are writable)")
+        version = f" v{self._cgroup_version}" if self._cgroup_version else ""
+        if self._joined.get("memory"):
+            in_force.append(f"memory cgroup{version} ({size(lim.memory)} for all its processes, tmpfs, "
+                            "shared memory and page cache, swap included)")
+        else:
+            missing.append("memory cgroup (memory outside the address space is not limited)")
+        if self._joined.get("pids"):
+            in_force.append(f"pids cgroup ({lim.processes} processes)")
+        else:
+            missing.append("pids cgroup (no process cap; forked processes may escape the final kill)")
+        text = " + ".join(in_force) + f"; wall time {lim.wall_seconds:g} s in all"
+        if missing:
+            problems = f" [{'; '.join(dict.fromkeys(self._cgroup_problems))}]" if self._cgroup_problems else ""
+            text += ". NOT in force: " + "; ".join(missing) + problems
+        return text
 
     def _preexec(self):
-        resource.setrlimit(resource.RLIMIT_AS, (self.memory_limit, self.memory_limit))
-        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_limit, self.cpu_limit + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        lim = self.limits
+        resource.setrlimit(resource.RLIMIT_AS, (lim.memory, lim.memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (lim.file_size, lim.file_size))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         _die_with_parent()
         if self.cgroup is not None:
             try:
-                with open(self.cgroup / "cgroup.procs", "w") as handle:
-                    handle.write(str(os.getpid()))
+                self.cgroup.add(os.getpid())
             except OSError:
-                pass
+                pass   # checked after the start: the report then says the cgroup was not in force
 
     def start(self):
         """Start (or restart) the worker and wait for it to report ready."""
         self.stop()
         self.starts += 1
-        self.cgroup = _make_cgroup()
+        self.cgroup = cgroups.SandboxCgroup.create(self.limits.memory, self.limits.processes)
+        self._cgroup_problems += self.cgroup.problems
+        self._cgroup_version = self._cgroup_version or self.cgroup.version
+        self._oom_seen = 0
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         self.workdir = tempfile.mkdtemp(prefix="cs-convnet-work-")
         self.stderr_path = Path(self.workdir) / ".stderr"
         stderr = open(self.stderr_path, "wb")
         if self.mode == "bubblewrap":
-            command = _bwrap_command(self.root, _worker_args(to_worker_r, from_worker_w))
+            command = _bwrap_command(self.root, _worker_args(to_worker_r, from_worker_w), self.limits.scratch)
             env = {}
             cwd = self.workdir
         else:
@@ -513,20 +572,59 @@ class Worker:
         if header.get("op") != "ready":
             self.stop()
             raise SandboxError(f"the {self.mode} sandbox did not start: unexpected first message")
-        if self.cgroup is not None:
-            try:   # the report names the cgroup only if the worker really joined it
-                self.used_cgroup = self.used_cgroup or bool((self.cgroup / "cgroup.procs").read_text().split())
+        # the report names a cgroup only if every start of the worker really ran inside it
+        for controller in ("memory", "pids"):
+            group = getattr(self.cgroup, controller)
+            try:
+                joined = group is not None and str(self.process.pid) in (group / "cgroup.procs").read_text().split()
             except OSError:
-                pass
+                joined = False
+            self._joined[controller] = self._joined.get(controller, True) and joined
+
+    def memory_exhausted(self):
+        """Why the kernel says the worker ran out of memory since the last look, or None.
+
+        Read by this process, never asked of the worker: an out-of-memory event of
+        the memory cgroup (a process killed, an allocation refused at the limit),
+        or a scratch tmpfs with no space left.
+        """
+        reasons = []
+        if self.cgroup is not None and self.cgroup.memory is not None:
+            events = self.cgroup.memory_events()
+            count = max(events.get("oom_kill", 0), events.get("oom", 0))
+            if count > self._oom_seen:
+                self._oom_seen = count
+                reasons.append(f"the sandbox's memory cgroup reached its limit of "
+                               f"{limits_module.describe_size(self.limits.memory)} (memory of all its "
+                               f"processes, tmpfs, shared memory and memfd; {count} out-of-memory "
+                               f"event{'s' if count > 1 else ''}, the kernel killed the largest process)")
+        if self.mode == "bubblewrap" and self.process is not None:
+            child = _sandbox_child(self.process.pid)
+            for path in SCRATCH_PATHS if child else ():
+                try:
+                    info = os.statvfs(f"/proc/{child}/root{path}")
+                except OSError:
+                    continue
+                if info.f_bavail * info.f_frsize < SCRATCH_FULL_SLACK:
+                    reasons.append(f"its scratch space {path} (a tmpfs of "
+                                   f"{limits_module.describe_size(self.limits.scratch)}) is full")
+        return "; ".join(reasons) or None
+
+    def _fail(self, failure):
+        """Stop the worker and raise ``failure``, relabelled "memory" if the kernel saw memory run out."""
+        if failure.kind == "crash":
+            failure.detail = self._death_note()
+        memory = self.memory_exhausted()
+        self.stop()
+        if memory:
+            raise WorkerFailure("memory", f"{memory} -- {failure.detail}") from None
+        raise failure
 
     def _receive(self, deadline):
         try:
             return receive_message(self.fd_in, deadline)
         except WorkerFailure as failure:
-            if failure.kind == "crash":
-                failure.detail = self._death_note()
-            self.stop()
-            raise failure
+            self._fail(failure)
 
     def _death_note(self):
         try:
@@ -552,7 +650,9 @@ class Worker:
         ``oracle(header, arrays) -> (header, arrays)`` answers the worker's
         questions asked during the request (trusted reference layers for
         classifier checks). Raises :class:`WorkerFailure` after stopping the
-        worker if it dies, breaks the protocol or exceeds ``timeout`` seconds.
+        worker if it dies, breaks the protocol, exceeds ``timeout`` seconds or,
+        by the kernel's counters, ran out of memory (kind ``"memory"``, even if
+        it answered).
         """
         if self.process is None:
             self.start()
@@ -560,23 +660,23 @@ class Worker:
         try:
             send_message(self.fd_out, header, list(arrays), deadline)
         except WorkerFailure as failure:
-            if failure.kind == "crash":
-                failure.detail = self._death_note()
-            self.stop()
-            raise
+            self._fail(failure)
         while True:
             reply, reply_arrays = self._receive(deadline)
             if reply.get("op") != "oracle":
-                return reply, reply_arrays
+                break
             if oracle is None:
-                self.stop()
-                raise WorkerFailure("protocol", "unexpected question from the worker")
+                self._fail(WorkerFailure("protocol", "unexpected question from the worker"))
             answer, answer_arrays = oracle(reply, reply_arrays)
             try:
                 send_message(self.fd_out, answer, answer_arrays, deadline)
-            except WorkerFailure:
-                self.stop()
-                raise
+            except WorkerFailure as failure:
+                self._fail(failure)
+        memory = self.memory_exhausted()
+        if memory:
+            self.stop()
+            raise WorkerFailure("memory", memory)
+        return reply, reply_arrays
 
     def stop(self):
         """Kill the worker and every process it started; never leaves one behind."""
@@ -602,31 +702,12 @@ class Worker:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        self._kill_cgroup()
+        if self.cgroup is not None:   # SIGKILLs what is left inside (setsid escapes included), removes it
+            self.cgroup.destroy()
+            self.cgroup = None
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def _kill_cgroup(self):
-        """SIGKILL every process left in the worker's cgroup (setsid escapes included), then remove it."""
-        group, self.cgroup = self.cgroup, None
-        if group is None:
-            return
-        for _ in range(500):
-            try:
-                pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            try:
-                group.rmdir()   # fails while a process (even a dying one) is still inside
-                return
-            except OSError:
-                time.sleep(0.01)
 
     def __enter__(self):
         return self

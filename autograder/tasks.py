@@ -32,9 +32,13 @@ of memory) when the sandbox observed them -- the points earned are kept, the
 task is never retried; ``infrastructure_error`` when the grading machine
 failed (the sandbox did not start, grade-one died or crashed, a worker runs
 another grader version), which the client retries and never turns into a
-grade. Time and memory limits live on the sandboxed processes, not on the
-task: Dask cannot cancel a running task and its nanny's memory limit ignores
-child processes. Each limit kills the learner's whole process group.
+grade. Time and memory limits (:mod:`autograder.limits`) live on the
+sandboxed processes, not on the task: Dask cannot cancel a running task and
+its nanny's memory limit ignores child processes. Each limit kills the
+learner's whole process group. Running out of memory is read by trusted code
+from the kernel's counters (the sandbox's memory cgroup, its scratch tmpfs),
+never taken from what the learner's process reports: a learner failure of
+kind ``"memory"`` whose detail says which limit was reached.
 """
 
 import hashlib
@@ -55,43 +59,110 @@ LEARNER_CRASH = "learner_crash"              # a crash or running out of memory
 INFRASTRUCTURE_ERROR = "infrastructure_error"
 OUTCOMES = (GRADED, LEARNER_TIMEOUT, LEARNER_CRASH, INFRASTRUCTURE_ERROR)
 
-GRADE_ONE_TIMEOUT = 1800   # seconds for all package checks of one submission
 # BLAS/OpenMP pools of one thread: each worker grades one submission on one core.
 SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _PACKAGE = Path(__file__).resolve().parent
-_GRADER_SOURCES = ("grade_one.py", "sandbox.py", "worker.py", "tasks.py", "nbgrader_grading.py",
-                   "nbgrader_preprocessors.py", "kernel_sandbox.py", "checks")
+# Build products and caches that are not part of the grading code (mirrors .gitignore).
+_SKIPPED_DIRS = frozenset({"__pycache__", "build", "dist", ".pytest_cache", ".ipynb_checkpoints"})
+_SKIPPED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")
+_CYTHON_OUTPUTS = (".c", ".html")   # cythonize's C file and annotation, next to their .pyx
 
 
 class InfrastructureError(RuntimeError):
     """The grading machine failed; the submission is not to blame."""
 
 
-@lru_cache(maxsize=1)
 def grader_version():
     """``autograder.__version__`` plus a digest of everything that decides a grade.
 
     That is the grading code, the hidden checks, the course's nbgrader settings
     and the instructor's ``cs_convnet`` (the reference and the provided files
-    of the student edition). Editing any of them changes every task key.
+    of the student edition), and the sandbox limits in force (read from the
+    environment on each call). Editing any of them changes every task key.
     """
-    from . import __version__
+    from . import __version__, limits
+
+    digest = hashlib.sha256(_sources_digest().encode())
+    for profile in sorted(limits.DEFAULTS):
+        digest.update(f"\0{profile}: {limits.load(profile)!r}".encode())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def grader_folders():
+    """The folders (and the one course file) whose every file decides a grade.
+
+    The whole ``autograder`` package (checks, sandbox, engine, course
+    integration), the instructor's ``cs_convnet`` (the reference and the
+    provided files of the student edition), the Cython sources next to it,
+    and the course's nbgrader settings. Whole folders, not lists of names:
+    adding, renaming, removing or editing any file changes the version.
+
+    Returns
+    -------
+    list of (label, Path)
+        Labels are stable names recorded in the digest in place of the
+        machine's absolute paths.
+    """
     from .course import COURSE_CONFIG
     from .sandbox import reference_package
 
-    digest = hashlib.sha256()
-    files = []
-    for name in _GRADER_SOURCES:
-        path = _PACKAGE / name
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
     reference = reference_package()
-    files += sorted(p for p in reference.rglob("*.py") if "__pycache__" not in p.parts)
-    files.append(Path(COURSE_CONFIG))
-    for path in files:
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{__version__}+{digest.hexdigest()[:16]}"
+    return [("autograder", _PACKAGE), ("cs_convnet", reference),
+            ("cython_ext", reference.parent / "cython_ext"), ("nbgrader_config.py", Path(COURSE_CONFIG))]
+
+
+def tree_digest(roots):
+    """SHA-256 over every file under ``roots``, walked in a fixed order.
+
+    Each file contributes its label-relative POSIX path and its bytes, in
+    sorted path order, so the digest is the same on every machine and changes
+    when a file is added, renamed, removed or edited. Caches and build
+    products are skipped: ``__pycache__`` and build folders, compiled modules,
+    and the ``.c`` and ``.html`` that Cython generates from a ``.pyx`` of the
+    same name.
+
+    Parameters
+    ----------
+    roots : list of (label, Path)
+        Folders (walked recursively) or single files.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a root does not exist: a missing folder is never skipped.
+    """
+    entries = []
+    for label, root in roots:
+        root = Path(root)
+        if root.is_file():
+            entries.append((label, root))
+            continue
+        if not root.is_dir():
+            raise FileNotFoundError(f"grader version: {label} not found at {root}; the grader version hashes "
+                                    "the course's source checkout (install it with pip install -e)")
+        for path in root.rglob("*"):
+            rel = path.relative_to(root)
+            if path.is_file() and not _is_build_product(rel, path):
+                entries.append((f"{label}/{rel.as_posix()}", path))
+    digest = hashlib.sha256()
+    for name, path in sorted(entries):
+        data = path.read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
+def _is_build_product(rel, path):
+    if _SKIPPED_DIRS.intersection(rel.parts[:-1]) or any(part.endswith(".egg-info") for part in rel.parts):
+        return True
+    if path.suffix in _SKIPPED_SUFFIXES:
+        return True
+    return path.suffix in _CYTHON_OUTPUTS and path.with_suffix(".pyx").is_file()
+
+
+@lru_cache(maxsize=1)
+def _sources_digest():
+    return tree_digest(grader_folders())
 
 
 def worker_identity():
@@ -177,16 +248,20 @@ def _grade(spec, assets, work, result):
         _grade_notebooks(spec, assets, work, submission, result)
 
 
-def run_package_checks(submission, work, grade_one=None, timeout=GRADE_ONE_TIMEOUT):
+def run_package_checks(submission, work, grade_one=None, timeout=None):
     """Run ``grade-one`` on ``submission``; return (report or None, notes, learner failures).
+
+    ``timeout``: seconds for all its checks (default: the package limits' ``wall_seconds``).
 
     Raises :class:`InfrastructureError` when grade-one could not grade: the
     sandbox did not start, grade-one was killed or crashed, or wrote no report.
     """
+    from . import limits
     from .course import REPO_ROOT, tool_env
     from .grade_one import EXIT_SANDBOX_UNAVAILABLE
     from .processes import run_in_session
 
+    timeout = limits.package().wall_seconds if timeout is None else timeout
     command = list(grade_one or (sys.executable, "-m", "autograder.grade_one"))
     out = work / "package_report.json"
     env = tool_env()
@@ -232,8 +307,8 @@ def _private_course(root, student, notebooks, assets):
 
 
 def _grade_notebooks(spec, assets, work, submission, result):
-    from . import sandbox
-    from .nbgrader_grading import NBGRADER_TIMEOUT, grade_notebooks
+    from . import kernel_sandbox, limits, sandbox
+    from .nbgrader_grading import grade_notebooks
 
     student = spec["student"]
     course = _private_course(work / "course", student, spec["notebooks"], assets)
@@ -241,9 +316,10 @@ def _grade_notebooks(spec, assets, work, submission, result):
     try:
         for assignment in sorted(spec["notebooks"]):
             graded = grade_notebooks(course, student, assignment, package_root.path,
-                                     spec.get("timeout") or NBGRADER_TIMEOUT,
+                                     spec.get("timeout") or limits.notebook().wall_seconds,
                                      scratch_dir=spec.get("scratch_root") or work)
             try:
+                graded["kernel_oom"] = kernel_sandbox.kernel_memory_events(Path(graded["scratch"]) / "jupyter")
                 folder = Path(graded["autograded"]) if graded["autograded"] else None
                 autograded = {p.relative_to(folder).as_posix(): p.read_bytes()
                               for p in sorted(folder.rglob("*")) if p.is_file()} if folder else {}
@@ -259,20 +335,26 @@ def _grade_notebooks(spec, assets, work, submission, result):
 
 
 def notebook_failures(assignment, graded, autograded):
-    """Learner failures of one nbgrader run: its time limit, and the error outputs of its notebooks.
+    """Learner failures of one nbgrader run: its time limit, its kernels' memory, the error outputs of its notebooks.
 
-    Read from what nbgrader recorded in the autograded notebooks: a cell over
-    its time limit (``CellTimeoutError``), a kernel that died or hung
-    (:mod:`autograder.nbgrader_preprocessors`), a ``MemoryError`` under the
-    kernel's address-space limit.
+    ``graded["kernel_oom"]`` counts the out-of-memory events of the kernels'
+    memory cgroups (:func:`autograder.kernel_sandbox.kernel_memory_events`,
+    read by trusted code). The rest is read from what nbgrader recorded in the
+    autograded notebooks: a cell over its time limit (``CellTimeoutError``), a
+    kernel that died or hung (:mod:`autograder.nbgrader_preprocessors`). A
+    ``MemoryError`` the learner's code raised is only that cell's error.
     """
     from .nbgrader_preprocessors import KERNEL_DIED, KERNEL_HUNG
 
-    kinds = {"CellTimeoutError": "timeout", KERNEL_HUNG: "timeout", KERNEL_DIED: "crash", "MemoryError": "memory"}
+    kinds = {"CellTimeoutError": "timeout", KERNEL_HUNG: "timeout", KERNEL_DIED: "crash"}
     failures = []
     if graded.get("timed_out"):
         failures.append({"where": assignment, "kind": "timeout",
                          "detail": f"{assignment}: the notebook run was stopped"})
+    if graded.get("kernel_oom"):
+        failures.append({"where": assignment, "kind": "memory",
+                         "detail": f"{assignment}: the notebook kernel ran out of memory (its memory cgroup "
+                                   f"counted {graded['kernel_oom']} out-of-memory event(s))"})
     for rel, data in autograded.items():
         if not rel.endswith(".ipynb"):
             continue

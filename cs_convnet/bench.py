@@ -1,35 +1,42 @@
-"""Time the naive, numpy and Cython layers, and PyTorch's when it is installed, side by side.
+"""Time our fast layers against PyTorch's (when installed), each in a fresh process of its own.
 
 Run ``python -m cs_convnet.bench`` (or ``cs-convnet bench``); ``--quick`` for a
-short run, ``--json PATH`` to save the figures. PyTorch is optional and never a
-dependency: its column appears when ``import torch`` works.
+short run, ``--threads T`` to give every implementation T threads on T cores,
+``--scaling`` for the table over T = 1, 2, 4, ... cores, ``--json PATH`` to save
+the figures. PyTorch is optional and never a dependency: its column appears
+when ``import torch`` works.
 
-What is timed (the cases of issue 3):
+What is timed:
 
 - conv (a) x=(50,3,32,32), w=(32,3,7,7), stride 1, pad 3;
   (b) x=(100,3,32,32), w=(64,3,3,3), pad 1; (c) x=(100,64,16,16), w=(128,64,3,3), pad 1;
-  forward and backward (dx, dw, db) separately, with the split of the Cython
-  and numpy times into im2col, GEMM, col2im and layout copies;
+  forward and backward (dx, dw, db) separately, and the split of our conv into its stages;
 - max pool 2x2 stride 2 and 3x3 stride 2 (floored) on x=(100,32,32,32), forward and backward;
 - one training step (loss and gradients, no update) of ThreeLayerConvNet with
   its default sizes on 50 images; PyTorch's twin is built from torch.nn.functional;
   and the step's peak memory.
 
-Method. Every implementation of a case runs once per round, in a rotating
-order, for ``--repeat`` rounds after one warm-up call; the table shows
-medians. Interleaving spreads the load of a shared machine over all columns
-alike, but the absolute times still move with it: read the ratios. The naive
-conv loops take minutes at full batch size, so they run on ``NAIVE_IMAGES``
-images and are scaled linearly to the full batch (marked ``*``); the naive
-pools run at full size; there is no naive training step.
+Method (fair by construction). Each implementation runs in a FRESH PROCESS of
+its own (``sys.executable -m cs_convnet.bench --worker ...``), so two
+libraries' thread pools never share a timed process: their threads spin after
+each call and would steal each other's cores. Processes alternate between the
+implementations for ``--rounds`` rounds (the first implementation rotating),
+so a load that comes and goes hits all of them alike; within a process each
+case runs once to warm up, then ``--repeat`` timed calls. The report gives the
+minimum (the figure least disturbed by other jobs) and the median of all timed
+calls, and the ratios ours / PyTorch of both.
 
-Peak memory of the training step: each implementation runs one cold step in
-a fresh subprocess; the figure is the growth of the resident set size during
-the step (peak RSS reset through /proc/self/clear_refs just before, read from
-VmHWM after; ``ru_maxrss`` where that is unavailable), so numpy and PyTorch
-are measured by one method. For numpy the tracemalloc peak of the same cold
-step is shown too (numpy reports its allocations to tracemalloc; PyTorch's
-allocator does not).
+Threads. Every process gets the same T threads (``--threads``, default: the
+cores available): ``CS_CONVNET_THREADS`` for our kernels, ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and threadpoolctl's limit for the
+BLAS libraries, ``torch.set_num_threads`` for PyTorch, and, where
+``os.sched_setaffinity`` allows, T cores. Each process reports the threads and
+the BLAS libraries it actually had (threadpoolctl), which the report prints.
+
+Peak memory of the training step: the first thing each process does is one cold
+step, whose figure is the growth of the resident set size (peak RSS reset
+through /proc/self/clear_refs just before, read from VmHWM after; ``ru_maxrss``
+where that is unavailable), the same method for numpy and PyTorch.
 """
 
 import argparse
@@ -40,11 +47,6 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
-
-import numpy as np
-
-from . import fast_layers, layers
 
 CONV_CASES = {
     "a": ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3),
@@ -58,105 +60,205 @@ POOL_CASES = {
 }
 STEP_IMAGES = 50
 NAIVE_IMAGES = 1
+#: The cases of ``--scaling``: the ones whose ratio to PyTorch matters most.
+SCALING_CASES = ("conv c", "pool 2x2 s2", "step")
 
 
 # --------------------------------------------------------------------------
-# Timing
+# Fresh processes with pinned threads (shared with cs_convnet.bench_training)
 # --------------------------------------------------------------------------
 
-#: The clock of :func:`time_interleaved`: wall time, or (``--clock cpu``) the calling thread's CPU time.
-CLOCK = time.perf_counter
+def available_cores():
+    """The cores this process may run on, as a sorted list."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
 
 
-def time_interleaved(functions, repeat, warm_up=True):
-    """Seconds per call of each function: ``{name: [t_1, ..., t_repeat]}``.
+def thread_environment(threads, backend=None):
+    """The environment of a worker process with ``threads`` threads for every library."""
+    env = dict(os.environ)
+    for name in ("CS_CONVNET_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    if backend is not None:
+        env["CS_CONVNET_BACKEND"] = backend
+    return env
 
-    Each function runs once to warm up (unless ``warm_up`` is False), then
-    once per round for ``repeat`` rounds, the order rotating every round.
+
+def _pin_to_cores(threads):
+    """preexec_fn of a worker: run on the first ``threads`` available cores (silently skipped if not allowed)."""
+    cores = available_cores()
+    if threads < len(cores):
+        def pin():
+            try:
+                os.sched_setaffinity(0, cores[:threads])
+            except OSError:
+                pass
+        return pin
+    return None
+
+
+def run_worker(module, spec, threads, backend=None, timeout=1800):
+    """Run ``python -m module --worker JSON`` in a fresh process with ``threads`` threads; its JSON answer."""
+    result = subprocess.run([sys.executable, "-m", module, "--worker", json.dumps(spec)],
+                            capture_output=True, text=True, timeout=timeout,
+                            env=thread_environment(threads, backend), preexec_fn=_pin_to_cores(threads))
+    if result.returncode:
+        name = spec.get("impl") or spec.get("variant")
+        raise RuntimeError(f"{module} worker {name} failed: {result.stderr.strip()[-800:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def worker_setup(threads):
+    """In a worker: hold the BLAS libraries (and PyTorch, if loaded) to ``threads``; what it then had."""
+    info = {"threads": threads, "cores": len(available_cores())}
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        info["threadpoolctl"] = False
+    else:
+        threadpool_limits(threads)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_num_threads(threads)
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def worker_libraries(info, ours=True):
+    """Add the BLAS libraries now loaded (and, for ``ours``, our kernels' settings) to a worker's ``info``.
+
+    PyTorch's workers pass ``ours=False``: they never load our compiled kernels (and their OpenMP runtime).
     """
-    names = list(functions)
-    for name in names if warm_up else ():
-        functions[name]()
-    times = {name: [] for name in names}
-    for round_ in range(repeat):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = CLOCK()
-            functions[name]()
-            times[name].append(CLOCK() - start)
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        libraries = []
+    else:
+        libraries = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    info["blas"] = [{"library": lib.get("internal_api"), "version": lib.get("version"),
+                     "threads": lib.get("num_threads"), "file": os.path.basename(lib.get("filepath", ""))}
+                    for lib in libraries]
+    if ours:
+        from .kernels import backend
+
+        info["kernel_threads"] = backend.threads()
+        info["backend"] = backend.current_backend()
+    return info
+
+
+def alternate(impls, rounds, run_one):
+    """{impl: [answer of each round]}: ``run_one(impl)`` once per round, the first impl rotating."""
+    answers = {impl: [] for impl in impls}
+    for round_ in range(rounds):
+        shift = round_ % len(impls)
+        for impl in impls[shift:] + impls[:shift]:
+            answers[impl].append(run_one(impl))
+    return answers
+
+
+def summarize(times_ms):
+    """{'min_ms', 'median_ms', 'runs'} of a list of milliseconds."""
+    return {"min_ms": min(times_ms), "median_ms": statistics.median(times_ms), "runs": len(times_ms)}
+
+
+def time_calls(function, repeat, warm_up=True):
+    """Milliseconds of ``repeat`` calls of ``function`` (after one untimed call)."""
+    if warm_up:
+        function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(1e3 * (time.perf_counter() - start))
     return times
 
 
-def _torch():
-    """The torch module, or None when it is not installed."""
+def machine_load():
+    """The 1-minute load average (None where unknown)."""
     try:
-        import torch
-    except ImportError:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
         return None
-    return torch
 
 
-def _conv_functions(x_shape, w_shape, stride, pad, dtype, impls, rng, torch):
-    """{impl: (forward, backward)} zero-argument callables for one conv case; naive ones on NAIVE_IMAGES."""
+# --------------------------------------------------------------------------
+# The cases, built inside a worker for one implementation
+# --------------------------------------------------------------------------
+
+def _conv_functions(impl, x_shape, w_shape, stride, pad, dtype, seed):
+    """(forward, backward) zero-argument callables of one conv case on ``impl``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = (rng.standard_normal(w_shape) * 0.1).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
     conv_param = {"stride": stride, "pad": pad}
-    out, _ = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="numpy")
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    functions = {}
-    for impl in impls:
-        if impl in fast_layers.AVAILABLE_BACKENDS:
-            cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl)[1]
-            functions[impl] = (lambda impl=impl: fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl),
-                               lambda cache=cache: fast_layers.conv_backward_fast(dout, cache))
-        elif impl == "naive":
-            xs, douts = x[:NAIVE_IMAGES], dout[:NAIVE_IMAGES]
-            cache = layers.conv_forward_naive(xs, w, b, conv_param)[1]
-            functions[impl] = (lambda: layers.conv_forward_naive(xs, w, b, conv_param),
-                               lambda cache=cache: layers.conv_backward_naive(douts, cache))
-        elif impl == "torch":
-            tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
-            tdout = torch.from_numpy(dout)
-            t_out = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)
-            functions[impl] = (
-                lambda: torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad),
+    H_out = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
+    W_out = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
+    dout = rng.standard_normal((x_shape[0], w_shape[0], H_out, W_out)).astype(dtype)
+    if impl == "torch":
+        import torch
+
+        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+        tdout = torch.from_numpy(dout)
+        t_out = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)
+        return (lambda: torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad),
                 lambda: torch.autograd.grad(t_out, (tx, tw, tb), tdout, retain_graph=True))
-    return functions
+    from . import fast_layers, layers
+
+    if impl == "naive":
+        xs, douts = x[:NAIVE_IMAGES], dout[:NAIVE_IMAGES]
+        cache = layers.conv_forward_naive(xs, w, b, conv_param)[1]
+        return (lambda: layers.conv_forward_naive(xs, w, b, conv_param),
+                lambda: layers.conv_backward_naive(douts, cache))
+    cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl)[1]
+    return (lambda: fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl),
+            lambda: fast_layers.conv_backward_fast(dout, cache))
 
 
-def _pool_functions(pool_param, dtype, impls, rng, torch):
+def _pool_functions(impl, pool_param, dtype, seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal(POOL_SHAPE).astype(dtype)
-    out, _ = fast_layers.max_pool_forward_fast(x, pool_param, backend="numpy")
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    functions = {}
-    for impl in impls:
-        if impl in fast_layers.AVAILABLE_BACKENDS:
-            cache = fast_layers.max_pool_forward_fast(x, pool_param, backend=impl)[1]
-            functions[impl] = (lambda impl=impl: fast_layers.max_pool_forward_fast(x, pool_param, backend=impl),
-                               lambda cache=cache: fast_layers.max_pool_backward_fast(dout, cache))
-        elif impl == "naive":
-            cache = layers.max_pool_forward_naive(x, pool_param)[1]
-            functions[impl] = (lambda: layers.max_pool_forward_naive(x, pool_param),
-                               lambda cache=cache: layers.max_pool_backward_naive(dout, cache))
-        elif impl == "torch":
-            size, stride = (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"]
-            tx, tdout = torch.from_numpy(x).requires_grad_(), torch.from_numpy(dout)
-            t_out = torch.nn.functional.max_pool2d(tx, size, stride)
-            functions[impl] = (lambda: torch.nn.functional.max_pool2d(tx, size, stride),
-                               lambda: torch.autograd.grad(t_out, tx, tdout, retain_graph=True))
-    return functions
+    N, C, H, W = POOL_SHAPE
+    H_out = (H - pool_param["pool_height"]) // pool_param["stride"] + 1  # floored: the cases allow it
+    W_out = (W - pool_param["pool_width"]) // pool_param["stride"] + 1
+    dout = rng.standard_normal((N, C, H_out, W_out)).astype(dtype)
+    if impl == "torch":
+        import torch
+
+        size, stride = (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"]
+        tx, tdout = torch.from_numpy(x).requires_grad_(), torch.from_numpy(dout)
+        t_out = torch.nn.functional.max_pool2d(tx, size, stride)
+        return (lambda: torch.nn.functional.max_pool2d(tx, size, stride),
+                lambda: torch.autograd.grad(t_out, tx, tdout, retain_graph=True))
+    from . import fast_layers, layers
+
+    if impl == "naive":
+        cache = layers.max_pool_forward_naive(x, pool_param)[1]
+        return (lambda: layers.max_pool_forward_naive(x, pool_param),
+                lambda: layers.max_pool_backward_naive(dout, cache))
+    cache = fast_layers.max_pool_forward_fast(x, pool_param, backend=impl)[1]
+    return (lambda: fast_layers.max_pool_forward_fast(x, pool_param, backend=impl),
+            lambda: fast_layers.max_pool_backward_fast(dout, cache))
 
 
 def _step_data(dtype, images, seed=0):
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((images, 3, 32, 32)).astype(dtype)
     y = rng.integers(0, 10, images)
     return X, y
 
 
-def _numpy_step(dtype, backend, images):
+def numpy_step(dtype, backend, images):
     """A zero-argument training step (loss and gradients) of ThreeLayerConvNet on ``backend``."""
+    from . import fast_layers
     from .classifiers.cnn import ThreeLayerConvNet
 
     model = ThreeLayerConvNet(dtype=dtype, seed=0, weight_scale=1e-2)
@@ -168,8 +270,11 @@ def _numpy_step(dtype, backend, images):
     return step
 
 
-def _torch_step(torch, dtype, images):
+def torch_step(dtype, images):
     """PyTorch's twin of ThreeLayerConvNet's step: conv7 pad3 - relu - pool2 - fc - relu - fc - softmax."""
+    import numpy as np
+    import torch
+
     functional = torch.nn.functional
     rng = np.random.default_rng(0)
     shapes = [(32, 3, 7, 7), (32,), (32 * 16 * 16, 100), (100,), (100, 10), (10,)]
@@ -186,247 +291,252 @@ def _torch_step(torch, dtype, images):
     return step
 
 
-def _step_functions(dtype, impls, torch, images):
-    functions = {}
-    for impl in impls:
-        if impl in fast_layers.AVAILABLE_BACKENDS:
-            functions[impl] = _numpy_step(dtype, impl, images)
-        elif impl == "torch":
-            functions[impl] = _torch_step(torch, dtype, images)
-    return functions
+def _peak_memory(step):
+    """Peak RSS growth (bytes) during one call of ``step`` in this process, and the method used."""
+    import gc
+    import resource
+
+    gc.collect()
+
+    def status(key):
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+        raise OSError(f"{key} not in /proc/self/status")
+
+    try:
+        with open("/proc/self/clear_refs", "w") as reset:
+            reset.write("5")  # peak RSS := current RSS
+        before = status("VmRSS")
+        step()
+        return status("VmHWM") - before, "VmHWM after clear_refs"
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        step()
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before, "ru_maxrss delta"
 
 
-def conv_split(x_shape, w_shape, stride, pad, dtype, backend, repeat, rng):
-    """Mean milliseconds per stage of the fast conv's forward and backward on ``backend``."""
+def conv_split(impl, x_shape, w_shape, stride, pad, dtype, repeat, seed):
+    """Mean milliseconds per stage of our conv's forward and backward (see fast_layers' ``timings``)."""
+    import numpy as np
+
+    from . import fast_layers
+
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)
     b = rng.standard_normal(w_shape[0]).astype(dtype)
     conv_param = {"stride": stride, "pad": pad}
     forward, backward = {}, {}
-    out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=backend)
+    out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl)
     dout = np.ones_like(out)
     fast_layers.conv_backward_fast(dout, cache)
     for _ in range(repeat):
-        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=backend, timings=forward)
+        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=impl, timings=forward)
         fast_layers.conv_backward_fast(dout, cache, timings=backward)
     return ({stage: 1e3 * seconds / repeat for stage, seconds in forward.items()},
             {stage: 1e3 * seconds / repeat for stage, seconds in backward.items()})
 
 
-def compare_kernel_threads(dtype, repeat, threads=(1, 2), seed=0):
-    """Median ms of conv fwd+bwd, pool fwd+bwd and the training step with the compiled kernels on
-    each number of OpenMP ``threads`` (OpenBLAS keeps its own threads), interleaved."""
-    if "cython" not in fast_layers.AVAILABLE_BACKENDS:
-        raise RuntimeError("the compiled kernels are not built: nothing to compare")
-    rng = np.random.default_rng(seed)
-    work = {}
-    for case, (x_shape, w_shape, stride, pad) in CONV_CASES.items():
-        forward, backward = _conv_functions(x_shape, w_shape, stride, pad, dtype, ["cython"], rng, None)["cython"]
-        work[f"conv {case} fwd+bwd"] = lambda forward=forward, backward=backward: (forward(), backward())
-    for case, pool_param in POOL_CASES.items():
-        forward, backward = _pool_functions(pool_param, dtype, ["cython"], rng, None)["cython"]
-        work[f"pool {case} fwd+bwd"] = lambda forward=forward, backward=backward: (forward(), backward())
-    work["step ThreeLayerConvNet"] = _numpy_step(dtype, "cython", STEP_IMAGES)
-    previous = fast_layers.KERNEL_THREADS
-    table = {}
-    try:
-        for name, function in work.items():
-            def on(count, function=function):
-                def call():
-                    fast_layers.KERNEL_THREADS = count
-                    function()
-                return call
-            times = time_interleaved({count: on(count) for count in threads}, repeat)
-            table[name] = {count: 1e3 * statistics.median(seconds) for count, seconds in times.items()}
-    finally:
-        fast_layers.KERNEL_THREADS = previous
-    return table
+def _selected(cases, name):
+    return cases is None or name in cases or name.rsplit(" ", 1)[0] in cases
 
 
-# --------------------------------------------------------------------------
-# Memory of the training step
-# --------------------------------------------------------------------------
+def worker(spec):
+    """Time every selected case on ``spec['impl']`` in this (fresh) process; a JSON-ready dict."""
+    impl, threads = spec["impl"], spec["threads"]
+    if impl == "torch":
+        import torch  # noqa: F401  (loaded first, so that worker_setup limits its threads)
+    info = worker_setup(threads)
+    import numpy as np
 
-_MEMORY_PROBE = """
-import gc, json, resource, sys
-import numpy as np
-from cs_convnet import bench
-impl, dtype, images = sys.argv[1], np.dtype(sys.argv[2]), int(sys.argv[3])
-if impl == "torch":
-    import torch
-    step = bench._torch_step(torch, dtype, images)
-else:
-    step = bench._numpy_step(dtype, impl, images)
-gc.collect()
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-try:
-    with open("/proc/self/clear_refs", "w") as reset:
-        reset.write("5")  # peak RSS := current RSS
-    before = status("VmRSS")
-    step()
-    peak, method = status("VmHWM") - before, "VmHWM after clear_refs"
-except OSError:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    step()
-    peak, method = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before, "ru_maxrss delta"
-print(json.dumps({"peak_bytes": peak, "method": method}))
-"""
-
-
-def step_memory_subprocess(impl, dtype, images):
-    """Peak RSS growth (bytes) during one cold training step, in a fresh interpreter."""
-    result = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, impl, np.dtype(dtype).name, str(images)],
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode:
-        raise RuntimeError(f"memory probe for {impl} failed: {result.stderr.strip()[-500:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def step_memory_tracemalloc(dtype, backend, images):
-    """tracemalloc peak (bytes) of one cold step: the fast layers' recycled buffers are released first."""
-    step = _numpy_step(dtype, backend, images)
-    fast_layers.clear_buffers()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        step()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
-# --------------------------------------------------------------------------
-# The run
-# --------------------------------------------------------------------------
-
-def run(dtypes, impls, repeat, scale=1.0, memory=True, split=True, seed=0, conv_cases=None, step=True):
-    """Measure everything (or only ``conv_cases``, a subset of CONV_CASES' keys, and no step if
-    ``step`` is False); return the figures as a JSON-ready dict."""
-    torch = _torch() if "torch" in impls else None
-    impls = [impl for impl in impls if impl != "torch" or torch is not None]
-    impls = [impl for impl in impls if impl in ("naive", "torch") or impl in fast_layers.AVAILABLE_BACKENDS]
-    rng = np.random.default_rng(seed)
+    repeat, scale, cases = spec["repeat"], spec.get("scale", 1.0), spec.get("cases")
+    seed = spec.get("seed", 0)
+    rows, split, memory = [], [], []
 
     def scaled(shape):
         return (max(1, round(shape[0] * scale)),) + tuple(shape[1:])
 
-    results = {
-        "settings": {"repeat": repeat, "scale": scale, "implementations": impls,
-                     "naive_images": NAIVE_IMAGES, "kernel_threads": fast_layers.KERNEL_THREADS,
-                     "conv_chunk_bytes": fast_layers.CONV_CHUNK_BYTES,
-                     "default_backend": fast_layers.BACKEND},
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__, "torch": torch.__version__ if torch else None,
-                    "loadavg_before": list(os.getloadavg())},
-        "rows": [], "split": [], "memory": [],
+    def add(group, case, dtype_name, pass_, times, extra=None):
+        rows.append({"group": group, "case": case, "dtype": dtype_name, "pass": pass_, "impl": impl,
+                     "times_ms": times, **(extra or {})})
+
+    for dtype_name in spec["dtypes"]:
+        dtype = np.dtype(dtype_name).type
+        images = max(1, round(STEP_IMAGES * scale))
+        step = None
+        if _selected(cases, "step") and impl != "naive":
+            step = torch_step(dtype, images) if impl == "torch" else numpy_step(dtype, impl, images)
+            if spec.get("memory") and dtype_name == spec["dtypes"][0]:  # a cold step, before anything else
+                peak, method = _peak_memory(step)
+                memory.append({"dtype": dtype_name, "impl": impl, "peak_bytes": peak, "method": method})
+        for case, (x_shape, w_shape, stride, pad) in CONV_CASES.items():
+            if not _selected(cases, f"conv {case}"):
+                continue
+            functions = _conv_functions(impl, scaled(x_shape), w_shape, stride, pad, dtype, seed)
+            for function, pass_ in zip(functions, ("forward", "backward")):
+                if impl == "naive":  # pure Python loops: one call, scaled to the batch
+                    factor = scaled(x_shape)[0] / min(NAIVE_IMAGES, scaled(x_shape)[0])
+                    add("conv", case, dtype_name, pass_, [t * factor for t in time_calls(function, 1, False)],
+                        {"scaled_from_images": NAIVE_IMAGES})
+                else:
+                    add("conv", case, dtype_name, pass_, time_calls(function, repeat))
+            if spec.get("split") and impl not in ("torch", "naive"):
+                forward, backward = conv_split(impl, scaled(x_shape), w_shape, stride, pad, dtype, repeat, seed)
+                split.append({"case": case, "dtype": dtype_name, "impl": impl,
+                              "forward_ms": forward, "backward_ms": backward})
+        for case, pool_param in POOL_CASES.items():
+            if not _selected(cases, f"pool {case}"):
+                continue
+            functions = _pool_functions(impl, pool_param, dtype, seed)
+            for function, pass_ in zip(functions, ("forward", "backward")):
+                add("pool", case, dtype_name, pass_, time_calls(function, 1 if impl == "naive" else repeat,
+                                                                 warm_up=impl != "naive"))
+        if step is not None:
+            add("step", "ThreeLayerConvNet", dtype_name, "forward+backward", time_calls(step, repeat))
+    return {"info": worker_libraries(info, ours=impl != "torch"), "rows": rows, "split": split, "memory": memory}
+
+
+# --------------------------------------------------------------------------
+# The run: fresh processes, alternated
+# --------------------------------------------------------------------------
+
+def implementations(requested=None, naive=False, torch=True):
+    """The implementations to time: our available backends, 'naive' if asked, 'torch' if installed."""
+    import importlib.util
+
+    from .kernels import AVAILABLE_BACKENDS
+
+    if requested:
+        missing = [impl for impl in requested if impl in ("numpy", "cython") and impl not in AVAILABLE_BACKENDS
+                   or impl == "torch" and not importlib.util.find_spec("torch")]
+        if missing:
+            raise RuntimeError(f"cannot time {', '.join(missing)}: not available here "
+                               f"(backends: {', '.join(AVAILABLE_BACKENDS)}; PyTorch: pip install torch)")
+        return list(dict.fromkeys(requested))
+    return ([b for b in ("numpy", "cython") if b in AVAILABLE_BACKENDS] + (["naive"] if naive else [])
+            + (["torch"] if torch and importlib.util.find_spec("torch") else []))
+
+
+def run(impls, threads, rounds, repeat, dtypes=("float32", "float64"), scale=1.0, cases=None,
+        memory=True, split=True, seed=0):
+    """Time ``impls`` on ``threads`` threads, each round in fresh processes; a JSON-ready dict."""
+    load_before = machine_load()
+
+    def run_one(impl):
+        spec = {"impl": impl, "threads": threads, "repeat": repeat, "dtypes": list(dtypes), "scale": scale,
+                "cases": cases, "seed": seed, "memory": memory, "split": split and impl not in ("torch", "naive")}
+        backend = impl if impl in ("numpy", "cython") else None
+        return run_worker("cs_convnet.bench", spec, threads, backend)
+
+    answers = alternate(impls, rounds, run_one)
+    rows = {}
+    for impl, runs in answers.items():
+        for answer in runs:
+            for row in answer["rows"]:
+                key = (row["group"], row["case"], row["dtype"], row["pass"], impl)
+                entry = rows.setdefault(key, {k: v for k, v in row.items() if k != "times_ms"} | {"times_ms": []})
+                entry["times_ms"] += row["times_ms"]
+    for entry in rows.values():
+        entry.update(summarize(entry["times_ms"]))
+    first = {impl: runs[0] for impl, runs in answers.items()}
+    return {
+        "settings": {"threads": threads, "rounds": rounds, "repeat": repeat, "scale": scale,
+                     "implementations": impls, "cases": cases, "naive_images": NAIVE_IMAGES,
+                     "method": "each implementation in fresh processes, alternated; min and median of all calls"},
+        "machine": {"platform": platform.platform(), "cores_available": len(available_cores()),
+                    "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "loadavg_before": load_before, "loadavg_after": machine_load()},
+        "processes": {impl: answer["info"] for impl, answer in first.items()},
+        "rows": list(rows.values()),
+        "split": [entry for impl in impls for entry in first[impl]["split"]],
+        "memory": [entry for impl in impls for answer in answers[impl][:1] for entry in answer["memory"]],
     }
 
-    def record(group, case, dtype, pass_, times, extra=None):
-        for impl, seconds in times.items():
-            ms = [1e3 * s for s in seconds]
-            factor = 1.0
-            if impl == "naive" and group == "conv":
-                factor = scaled(CONV_CASES[case][0])[0] / min(NAIVE_IMAGES, scaled(CONV_CASES[case][0])[0])
-            results["rows"].append({
-                "group": group, "case": case, "dtype": np.dtype(dtype).name, "pass": pass_, "impl": impl,
-                "median_ms": statistics.median(ms) * factor, "times_ms": ms,
-                "scaled_from_images": NAIVE_IMAGES if factor != 1.0 else None, **(extra or {})})
 
-    for dtype in dtypes:
-        for case, (x_shape, w_shape, stride, pad) in CONV_CASES.items():
-            if conv_cases is not None and case not in conv_cases:
-                continue
-            functions = _conv_functions(scaled(x_shape), w_shape, stride, pad, dtype, impls, rng, torch)
-            for index, pass_ in enumerate(("forward", "backward")):
-                fast = {k: v[index] for k, v in functions.items() if k != "naive"}
-                record("conv", case, dtype, pass_, time_interleaved(fast, repeat))
-                if "naive" in functions:  # pure Python loops: nothing to warm up, one call is plenty
-                    record("conv", case, dtype, pass_,
-                           time_interleaved({"naive": functions["naive"][index]}, 1, warm_up=False))
-            if split:
-                for backend in fast_layers.AVAILABLE_BACKENDS:
-                    forward, backward = conv_split(scaled(x_shape), w_shape, stride, pad, dtype, backend,
-                                                   repeat, rng)
-                    results["split"].append({"case": case, "dtype": np.dtype(dtype).name, "impl": backend,
-                                             "forward_ms": forward, "backward_ms": backward})
-        for case, pool_param in POOL_CASES.items():
-            functions = _pool_functions(pool_param, dtype, impls, rng, torch)
-            for index, pass_ in enumerate(("forward", "backward")):
-                fast = {k: v[index] for k, v in functions.items() if k != "naive"}
-                record("pool", case, dtype, pass_, time_interleaved(fast, repeat))
-                if "naive" in functions:
-                    record("pool", case, dtype, pass_,
-                           time_interleaved({"naive": functions["naive"][index]}, 1, warm_up=False))
-        if not step:
-            continue
-        images = max(1, round(STEP_IMAGES * scale))
-        record("step", "ThreeLayerConvNet", dtype, "forward+backward",
-               time_interleaved(_step_functions(dtype, impls, torch, images), repeat))
-        if memory:
-            for impl in impls:
-                if impl == "naive":
-                    continue
-                entry = {"dtype": np.dtype(dtype).name, "impl": impl, **step_memory_subprocess(impl, dtype, images)}
-                if impl != "torch":
-                    entry["tracemalloc_peak_bytes"] = step_memory_tracemalloc(dtype, impl, images)
-                results["memory"].append(entry)
-    results["machine"]["loadavg_after"] = list(os.getloadavg())
-    return results
+def scaling(impls, rounds, repeat, thread_counts, scale=1.0, seed=0):
+    """{threads: run(...)} for each thread count, on :data:`SCALING_CASES` in float32."""
+    return {str(count): run(impls, count, rounds, repeat, dtypes=("float32",), scale=scale,
+                            cases=list(SCALING_CASES), memory=False, split=False, seed=seed)
+            for count in thread_counts}
+
+
+def default_thread_counts():
+    """1, 2, 4, ... up to the cores available (that count included)."""
+    cores = len(available_cores())
+    counts, count = [], 1
+    while count < cores:
+        counts.append(count)
+        count *= 2
+    return counts + [cores]
 
 
 # --------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------
 
+def ours(impls):
+    """The implementation that stands for our code in the ratios: 'cython' if timed, else 'numpy'."""
+    return "cython" if "cython" in impls else "numpy"
+
+
+def _cell(rows, group, case, dtype, pass_, impl):
+    return next((row for row in rows if (row["group"], row["case"], row["dtype"], row["pass"], row["impl"])
+                 == (group, case, dtype, pass_, impl)), None)
+
+
+def _header(results):
+    settings, machine = results["settings"], results["machine"]
+    lines = [f"cs_convnet bench: {settings['threads']} thread(s) per process, {machine['cores_available']} "
+             f"core(s) available, load average {machine['loadavg_before']} before / {machine['loadavg_after']} after",
+             f"method: {settings['method']} ({settings['rounds']} round(s) x {settings['repeat']} call(s))"]
+    for impl, info in results["processes"].items():
+        blas = ", ".join(f"{lib['library']} {lib['version']} ({lib['file']}) {lib['threads']} thr"
+                         for lib in info.get("blas", [])) or "none found (threadpoolctl missing?)"
+        threads = (f"torch threads {info['torch_threads']}" if "torch_threads" in info
+                   else f"kernel threads {info.get('kernel_threads')}")
+        lines.append(f"  {impl}: {threads}, cores {info.get('cores')}; BLAS: {blas}")
+    return lines
+
+
 def format_report(results):
-    """The figures as text tables: medians in ms, and ratios to PyTorch."""
+    """The figures as text tables: min and median in ms, and ratios ours / PyTorch."""
     impls = results["settings"]["implementations"]
-    fast = "cython" if "cython" in impls else "numpy"
-    lines = []
-    machine = results["machine"]
-    lines.append(f"cs_convnet bench: {machine['cpus']} CPUs, numpy {machine['numpy']}, torch {machine['torch']}, "
-                 f"load average {machine['loadavg_before'][0]:.2f} before / {machine['loadavg_after'][0]:.2f} after")
-    clock = "CPU time of the calling thread" if results["settings"].get("clock") == "cpu" else "wall time"
-    threads = results["settings"].get("threads")
-    lines.append(f"{clock}; threads: {threads or 'library defaults'}")
-    lines.append(f"median of {results['settings']['repeat']} interleaved runs, ms (naive: one run); "
-                 f"* naive conv timed on {NAIVE_IMAGES} image(s) and scaled to the batch. "
-                 "A busy machine moves every column: compare ratios.")
+    mine = ours(impls)
     rows = results["rows"]
+    lines = _header(results)
+    lines.append("min / median ms per call" + (f"; ratio = {mine} / torch (min, median)" if "torch" in impls else ""))
     for dtype in dict.fromkeys(row["dtype"] for row in rows):
         lines.append("")
-        header = f"{dtype:<26}" + "".join(f"{impl:>11}" for impl in impls)
-        if "torch" in impls:
-            header += f"{fast + '/torch':>15}"
-        lines.append(header)
+        header = f"{dtype:<28}" + "".join(f"{impl:>19}" for impl in impls)
+        lines.append(header + (f"{'ratio':>16}" if "torch" in impls else ""))
         keys = dict.fromkeys((row["group"], row["case"], row["pass"]) for row in rows if row["dtype"] == dtype)
         for group, case, pass_ in keys:
-            cells = {row["impl"]: row for row in rows
-                     if (row["group"], row["case"], row["pass"], row["dtype"]) == (group, case, pass_, dtype)}
-            label = f"{group} {case} {pass_}"
-            line = f"{label:<26}"
+            line = f"{group + ' ' + case + ' ' + pass_:<28}"
             for impl in impls:
-                row = cells.get(impl)
-                text = "-" if row is None else f"{row['median_ms']:.1f}" + ("*" if row["scaled_from_images"] else "")
-                line += f"{text:>11}"
-            if "torch" in impls and fast in cells and "torch" in cells:
-                line += f"{cells[fast]['median_ms'] / cells['torch']['median_ms']:>14.2f}x"
+                row = _cell(rows, group, case, dtype, pass_, impl)
+                text = "-" if row is None else (f"{row['min_ms']:.1f} / {row['median_ms']:.1f}"
+                                                + ("*" if row.get("scaled_from_images") else ""))
+                line += f"{text:>19}"
+            a, b = _cell(rows, group, case, dtype, pass_, mine), _cell(rows, group, case, dtype, pass_, "torch")
+            if a and b:
+                line += f"{a['min_ms'] / b['min_ms']:>9.2f}x {a['median_ms'] / b['median_ms']:.2f}x"
             lines.append(line)
         if "torch" in impls:
-            for case in CONV_CASES:
-                both = [row for row in rows if row["dtype"] == dtype and row["group"] == "conv"
-                        and row["case"] == case and row["impl"] in (fast, "torch")]
-                total = {impl: sum(r["median_ms"] for r in both if r["impl"] == impl) for impl in (fast, "torch")}
-                if total["torch"]:
-                    lines.append(f"{'conv ' + case + ' fwd+bwd':<26}{'':>{11 * len(impls)}}"
-                                 f"{total[fast] / total['torch']:>14.2f}x")
+            for group, case in dict.fromkeys((g, c) for g, c, _ in keys if g in ("conv", "pool")):
+                pair = [[_cell(rows, group, case, dtype, p, impl) for p in ("forward", "backward")]
+                        for impl in (mine, "torch")]
+                if all(all(cells) for cells in pair):
+                    lo = [sum(c["min_ms"] for c in cells) for cells in pair]
+                    mid = [sum(c["median_ms"] for c in cells) for cells in pair]
+                    lines.append(f"{group + ' ' + case + ' fwd+bwd':<28}{'':>{19 * len(impls)}}"
+                                 f"{lo[0] / lo[1]:>9.2f}x {mid[0] / mid[1]:.2f}x")
+    if any(row.get("scaled_from_images") for row in rows):
+        lines.append(f"* naive conv timed on {NAIVE_IMAGES} image(s), one call, scaled to the batch")
     if results["split"]:
         lines.append("")
-        lines.append(f"time split of the fast conv, mean ms per call ({clock})")
+        lines.append("time split of our conv, mean ms per call (the sharded kernel is one parallel region)")
         for entry in results["split"]:
             forward = ", ".join(f"{k} {v:.1f}" for k, v in entry["forward_ms"].items())
             backward = ", ".join(f"{k} {v:.1f}" for k, v in entry["backward_ms"].items())
@@ -434,52 +544,85 @@ def format_report(results):
                          f"forward: {forward} | backward: {backward}")
     if results["memory"]:
         lines.append("")
-        lines.append("peak memory of one cold training step (RSS growth in a fresh process"
-                     + "; tracemalloc peak for numpy)")
+        lines.append("peak memory of one cold training step (RSS growth, first thing in a fresh process)")
         for entry in results["memory"]:
-            extra = (f", tracemalloc {entry['tracemalloc_peak_bytes'] / 2**20:.1f} MiB"
-                     if "tracemalloc_peak_bytes" in entry else "")
             lines.append(f"  {entry['dtype']} {entry['impl']:<7} {entry['peak_bytes'] / 2**20:8.1f} MiB "
-                         f"({entry['method']}){extra}")
+                         f"({entry['method']})")
     return "\n".join(lines)
 
+
+def format_scaling(table):
+    """The ``--scaling`` table: per thread count, min ms of our step and PyTorch's, and the ratios."""
+    any_run = next(iter(table.values()))
+    impls = any_run["settings"]["implementations"]
+    mine = ours(impls)
+    lines = [f"scaling ({mine} vs torch, float32, min of all calls in fresh processes; ratio = {mine} / torch)",
+             f"{'threads':>7} {'load':>6} {'our step':>10} {'torch step':>11} {'step ratio':>11} "
+             f"{'conv c ratio':>13} {'pool ratio':>11} {'our speed-up':>13}"]
+    first_step = None
+    for count, results in table.items():
+        rows = results["rows"]
+
+        def total(group, case, impl, passes=("forward", "backward")):
+            cells = [_cell(rows, group, case, "float32", p, impl) for p in passes]
+            return sum(c["min_ms"] for c in cells) if all(cells) else None
+
+        step = total("step", "ThreeLayerConvNet", mine, ("forward+backward",))
+        torch_step_ms = total("step", "ThreeLayerConvNet", "torch", ("forward+backward",))
+        conv = [total("conv", "c", impl) for impl in (mine, "torch")]
+        pool = [total("pool", "2x2 s2", impl) for impl in (mine, "torch")]
+        first_step = first_step or step
+
+        def ratio(pair):
+            return f"{pair[0] / pair[1]:.2f}x" if None not in pair and pair[1] else "-"
+
+        def ms(value):
+            return f"{value:.1f}" if value is not None else "-"
+
+        lines.append(f"{count:>7} {str(results['machine']['loadavg_before']):>6} {ms(step):>10} "
+                     f"{ms(torch_step_ms):>11} {ratio((step, torch_step_ms)):>11} {ratio(conv):>13} "
+                     f"{ratio(pool):>11} {ratio((first_step, step)):>13}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="cs-convnet bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a short run: 3 repeats, no naive layers, no memory subprocesses")
-    parser.add_argument("--repeat", type=int, default=None, help="rounds per case (default 9, 3 with --quick)")
-    parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
-    parser.add_argument("--no-naive", action="store_true", help="skip the naive loop layers")
+                        help="a short run: 2 rounds of 3 calls, float32 only, no memory probe")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="fresh processes per implementation, alternated (default 5, 2 with --quick)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timed calls per case in each process (default 5, 3 with --quick)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads (and cores, where allowed) of every implementation (default: the cores "
+                             "available)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="run conv c, pool 2x2 and the step on T = 1, 2, 4, ... cores and print the table")
+    parser.add_argument("--dtype", choices=["float32", "float64", "both"], default=None,
+                        help="default: both (float32 with --quick)")
+    parser.add_argument("--impl", action="append", choices=["cython", "numpy", "naive", "torch"],
+                        help="time only these implementations (repeat the option; default: our available "
+                             "backends and PyTorch if installed)")
+    parser.add_argument("--naive", action="store_true", help="also time the naive loop layers (slow)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the batch sizes by this factor (a smoke test: --scale 0.05)")
-    parser.add_argument("--kernel-threads", type=int, default=None,
-                        help="OpenMP threads of the compiled kernels (default: fast_layers.KERNEL_THREADS)")
-    parser.add_argument("--compare-kernel-threads", action="store_true",
-                        help="only compare the compiled kernels on 1 and 2 OpenMP threads, interleaved")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="limit OpenBLAS (through threadpoolctl) and PyTorch to this many threads")
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="'cpu': time the calling thread's CPU time, which a busy machine disturbs far "
-                             "less than wall time (needs --threads 1)")
-    parser.add_argument("--chunk-bytes", type=int, default=None,
-                        help="fast_layers.CONV_CHUNK_BYTES for this run (default: the library's)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one implementation's process (JSON spec)
     args = parser.parse_args(argv)
-    if args.chunk_bytes is not None and args.chunk_bytes < 1:
-        parser.error(f"--chunk-bytes must be >= 1, got {args.chunk_bytes}")
-    if args.clock == "cpu" and args.threads != 1:
-        parser.error("--clock cpu measures one thread's CPU time: use it with --threads 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
-    if args.repeat is not None and args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    for name in ("rounds", "repeat", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must lie in (0, 1], got {args.scale}")
-    if args.kernel_threads is not None and args.kernel_threads < 1:
-        parser.error(f"--kernel-threads must be >= 1, got {args.kernel_threads}")
+    if args.scaling and args.threads is not None:
+        parser.error("--scaling runs every thread count itself: leave out --threads")
     return args
 
 
@@ -487,58 +630,24 @@ def main(argv=None):
     """Run the benchmark and print its tables; return 0."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    args.argv = argv
-    repeat = args.repeat or (3 if args.quick else 9)
-    dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
-    impls = ["naive", "numpy", "cython", "torch"]
-    if args.no_naive or args.quick:
-        impls.remove("naive")
-    if args.no_torch:
-        impls.remove("torch")
-    saved = fast_layers.KERNEL_THREADS, fast_layers.CONV_CHUNK_BYTES
-    if args.kernel_threads is not None:
-        fast_layers.KERNEL_THREADS = args.kernel_threads
-    if args.chunk_bytes is not None:
-        fast_layers.CONV_CHUNK_BYTES = args.chunk_bytes
-    global CLOCK
-    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
-    fast_layers.TIMINGS_CLOCK = CLOCK
-    limits = None
-    if args.threads is not None:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            print("cs-convnet bench: --threads needs threadpoolctl (pip install threadpoolctl)", file=sys.stderr)
-            return 1
-        limits = threadpool_limits(args.threads)
-        torch = _torch() if not args.no_torch else None
-        if torch is not None:
-            torch.set_num_threads(args.threads)
-    try:
-        return _main(args, repeat, dtypes, impls)
-    finally:
-        CLOCK = fast_layers.TIMINGS_CLOCK = time.perf_counter
-        fast_layers.KERNEL_THREADS, fast_layers.CONV_CHUNK_BYTES = saved
-        if limits is not None:
-            limits.restore_original_limits()
-
-
-def _main(args, repeat, dtypes, impls):
-    if args.compare_kernel_threads:
-        tables = {np.dtype(dtype).name: compare_kernel_threads(dtype, repeat) for dtype in dtypes}
-        print(f"compiled kernels on 1 vs 2 OpenMP threads: median of {repeat} interleaved runs, ms; "
-              f"load average {os.getloadavg()[0]:.2f}")
-        for dtype_name, table in tables.items():
-            for name, medians in table.items():
-                cells = "".join(f"{count} thread(s) {ms:8.2f}   " for count, ms in medians.items())
-                print(f"  {dtype_name} {name:<24} {cells}ratio 2/1 {medians[2] / medians[1]:.2f}")
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as handle:
-                json.dump({"compare_kernel_threads": tables}, handle, indent=1, default=str)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    results = run(dtypes, impls, repeat, scale=args.scale, memory=not (args.no_memory or args.quick))
-    results["settings"].update(threads=args.threads, clock=args.clock, argv=args.argv)
-    print(format_report(results))
+    rounds = args.rounds or (2 if args.quick else 5)
+    repeat = args.repeat or (3 if args.quick else 5)
+    dtype = args.dtype or ("float32" if args.quick else "both")
+    dtypes = ("float32", "float64") if dtype == "both" else (dtype,)
+    impls = implementations(args.impl, naive=args.naive, torch=not args.no_torch)
+    if args.scaling:
+        table = scaling(impls, rounds, repeat, default_thread_counts(), scale=args.scale)
+        print(format_scaling(table))
+        results = {"scaling": table}
+    else:
+        threads = args.threads or len(available_cores())
+        results = run(impls, threads, rounds, repeat, dtypes=dtypes, scale=args.scale,
+                      memory=not (args.no_memory or args.quick))
+        results["settings"]["argv"] = argv
+        print(format_report(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1)

@@ -1,20 +1,26 @@
-"""Benchmark of the training step's provided fast paths: fused batchnorm + ReLU and in-place Adam.
+"""Benchmark of the training step as ``cs-convnet train`` runs it, against the learner's code and PyTorch.
 
-    python -m cs_convnet.bench_training [--repeat 7] [--json OUT.json]
+    python -m cs_convnet.bench_training [--rounds 5] [--repeat 5] [--threads T] [--json OUT.json]
 
-Times, side by side in one process (rounds interleaved, median reported):
+Cases (float32), each timed in three variants:
 
 - the learner's ``spatial_batchnorm_forward`` + ``relu_forward`` and their backward
-  passes against :func:`cs_convnet.fast_batchnorm.spatial_batchnorm_relu_forward_fast`
+  passes, against :func:`cs_convnet.fast_batchnorm.spatial_batchnorm_relu_forward_fast`
   and its backward, on the largest activation of the deep preset (128x32x32x32);
 - :func:`cs_convnet.optim.adam` against :func:`cs_convnet.fast_optim.adam` on the
   4.2M weights of the one-epoch ThreeLayerConvNet (hidden_dim=500);
 - a whole training step (loss, gradients, Adam) of the deep preset's ConvNet
-  (batch 128) and of the one-epoch ThreeLayerConvNet (batch 50), as
-  ``cs-convnet train`` runs them (fused layers, fast Adam, conv caches keeping
-  their columns: :func:`cs_convnet.fast_layers.keeping_columns`) and as before.
+  (batch 128) and of the one-epoch ThreeLayerConvNet (batch 50): "learner" runs
+  the learner's layers and Adam; "fast" runs them as ``cs-convnet train`` does
+  (fused batchnorm+ReLU, fast Adam, conv caches keeping their columns:
+  :func:`cs_convnet.fast_layers.keeping_columns`);
+- "torch": PyTorch's twin of each (``BatchNorm2d`` + ``ReLU``, ``torch.optim.Adam``,
+  the same networks built from ``torch.nn``), when PyTorch is installed.
 
-Speed is reported, never asserted: timings on a shared machine are noisy.
+Method: as :mod:`cs_convnet.bench`: every variant runs in a fresh process of
+its own with the same threads (``--threads``, default: the cores available),
+processes alternate over ``--rounds`` rounds, and the report gives the minimum
+and the median of all timed calls. Speed is reported, never asserted.
 """
 
 import argparse
@@ -22,16 +28,32 @@ import json
 import sys
 import time
 
-import numpy as np
+from .bench import alternate, available_cores, machine_load, run_worker, summarize, time_calls, worker_libraries, \
+    worker_setup
 
-from . import fast_batchnorm, fast_layers, fast_optim, layers, optim
-from .bench import time_interleaved
+VARIANTS = ("learner", "fast", "torch")
+CASES = {
+    "bn+relu fwd+bwd, 128x32x32x32 float32": "bn_relu",
+    "adam update, 4.2M float32 weights": "adam",
+    "deep ConvNet step, batch 128": "deep_step",
+    "ThreeLayerConvNet step, batch 50": "three_step",
+}
+BN_SHAPE = (128, 32, 32, 32)
+ADAM_SIZE = 4_200_000
 
 
-def _bn_relu_functions(shape, dtype, rng):
-    x = rng.standard_normal(shape).astype(dtype)
-    dout = rng.standard_normal(shape).astype(dtype)
-    gamma, beta = np.ones(shape[1], dtype), np.zeros(shape[1], dtype)
+# --------------------------------------------------------------------------
+# Our variants
+# --------------------------------------------------------------------------
+
+def _bn_relu(variant, rng):
+    import numpy as np
+
+    from . import fast_batchnorm, layers
+
+    x = rng.standard_normal(BN_SHAPE).astype(np.float32)
+    dout = rng.standard_normal(BN_SHAPE).astype(np.float32)
+    gamma, beta = np.ones(BN_SHAPE[1], np.float32), np.zeros(BN_SHAPE[1], np.float32)
 
     def layer_by_layer():
         normalized, bn_cache = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
@@ -42,24 +64,26 @@ def _bn_relu_functions(shape, dtype, rng):
         _, cache = fast_batchnorm.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"})
         fast_batchnorm.spatial_batchnorm_relu_backward_fast(dout, cache)
 
-    return {"layer by layer": layer_by_layer, "fused": fused}
+    return layer_by_layer if variant == "learner" else fused
 
 
-def _adam_functions(size, dtype, rng):
-    dw = rng.standard_normal(size).astype(dtype)
-    states = {"learner": (rng.standard_normal(size).astype(dtype), {}),
-              "fast": (rng.standard_normal(size).astype(dtype), {})}
+def _adam(variant, rng):
+    import numpy as np
 
-    def run(name, rule):
-        def update():
-            w, config = states[name]
-            states[name] = rule(w, dw, config)
-        return update
+    from . import fast_optim, optim
 
-    return {"learner": run("learner", optim.adam), "fast": run("fast", fast_optim.adam)}
+    dw = rng.standard_normal(ADAM_SIZE).astype(np.float32)
+    rule = optim.adam if variant == "learner" else fast_optim.adam
+    state = [rng.standard_normal(ADAM_SIZE).astype(np.float32), {}]
+
+    def update():
+        state[0], state[1] = rule(state[0], dw, state[1])
+    return update
 
 
 def _step(model, X, y, rule, keep_columns):
+    from . import fast_layers
+
     configs = {name: {"learning_rate": 1e-3} for name in model.params}
 
     def step():
@@ -74,6 +98,9 @@ class _LayerByLayer:
     """Within the ``with`` block, ConvNets run spatial batchnorm and ReLU as the learner's two layers."""
 
     def __enter__(self):
+        from . import fast_batchnorm, layers
+
+        self.module = fast_batchnorm
         self.saved = (fast_batchnorm.spatial_batchnorm_relu_forward_fast,
                       fast_batchnorm.spatial_batchnorm_relu_backward_fast)
 
@@ -91,75 +118,170 @@ class _LayerByLayer:
         return self
 
     def __exit__(self, *exc):
-        (fast_batchnorm.spatial_batchnorm_relu_forward_fast,
-         fast_batchnorm.spatial_batchnorm_relu_backward_fast) = self.saved
+        (self.module.spatial_batchnorm_relu_forward_fast,
+         self.module.spatial_batchnorm_relu_backward_fast) = self.saved
 
 
-def _step_functions(rng):
-    from .classifiers.cnn import ThreeLayerConvNet
+def _deep_step(variant, rng):
+    import numpy as np
+
+    from . import fast_optim, optim
     from .classifiers.convnet import ConvNet
     from .train import DEEP_SPEC
 
-    deep = ConvNet(DEEP_SPEC, dtype=np.float32, seed=0)
-    X_deep = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
-    y_deep = rng.integers(0, 10, 128)
-    fused_deep = _step(deep, X_deep, y_deep, fast_optim.adam, True)
-    reference_deep = _step(ConvNet(DEEP_SPEC, dtype=np.float32, seed=0), X_deep, y_deep, optim.adam, False)
+    model = ConvNet(DEEP_SPEC, dtype=np.float32, seed=0)
+    X = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    if variant == "fast":
+        return _step(model, X, y, fast_optim.adam, True)
+    reference = _step(model, X, y, optim.adam, False)
 
-    def unfused_deep_step():
+    def unfused_step():
         with _LayerByLayer():
-            reference_deep()
-    three = ThreeLayerConvNet(weight_scale=1e-3, hidden_dim=500, reg=1e-3, dtype=np.float32, seed=0)
-    X3 = rng.standard_normal((50, 3, 32, 32)).astype(np.float32)
-    y3 = rng.integers(0, 10, 50)
-    three_ref = ThreeLayerConvNet(weight_scale=1e-3, hidden_dim=500, reg=1e-3, dtype=np.float32, seed=0)
-    return {
-        "deep ConvNet step, batch 128": {"as before: layer by layer, learner Adam": unfused_deep_step,
-                                         "as trained: fused bn+relu, fast Adam, kept columns": fused_deep},
-        "ThreeLayerConvNet step, batch 50": {"as before: learner Adam": _step(three_ref, X3, y3, optim.adam, False),
-                                             "as trained: fast Adam, kept columns":
-                                                 _step(three, X3, y3, fast_optim.adam, True)},
-    }
+            reference()
+    return unfused_step
 
 
-def run(repeat=7, seed=0):
-    """{case: {variant: median ms}} of every comparison (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    cases = {
-        "bn+relu fwd+bwd, 128x32x32x32 float32": _bn_relu_functions((128, 32, 32, 32), np.float32, rng),
-        "adam update, 4.2M float32 weights": _adam_functions(4_200_000, np.float32, rng),
-        **_step_functions(rng),
-    }
-    results = {}
-    for case, functions in cases.items():
-        times = time_interleaved(functions, repeat)
-        results[case] = {name: 1e3 * float(np.median(t)) for name, t in times.items()}
-    return results
+def _three_step(variant, rng):
+    import numpy as np
+
+    from . import fast_optim, optim
+    from .classifiers.cnn import ThreeLayerConvNet
+
+    model = ThreeLayerConvNet(weight_scale=1e-3, hidden_dim=500, reg=1e-3, dtype=np.float32, seed=0)
+    X = rng.standard_normal((50, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 50)
+    if variant == "fast":
+        return _step(model, X, y, fast_optim.adam, True)
+    return _step(model, X, y, optim.adam, False)
+
+
+# --------------------------------------------------------------------------
+# PyTorch's twins
+# --------------------------------------------------------------------------
+
+def _torch_case(case, rng):
+    import numpy as np
+    import torch
+
+    nn = torch.nn
+    if case == "bn_relu":
+        x = torch.from_numpy(rng.standard_normal(BN_SHAPE).astype(np.float32)).requires_grad_()
+        dout = torch.from_numpy(rng.standard_normal(BN_SHAPE).astype(np.float32))
+        layer = nn.Sequential(nn.BatchNorm2d(BN_SHAPE[1]), nn.ReLU())
+
+        def bn_relu():
+            torch.autograd.grad(layer(x), [x, *layer.parameters()], dout)
+        return bn_relu
+    if case == "adam":
+        w = nn.Parameter(torch.from_numpy(rng.standard_normal(ADAM_SIZE).astype(np.float32)))
+        w.grad = torch.from_numpy(rng.standard_normal(ADAM_SIZE).astype(np.float32))
+        optimizer = torch.optim.Adam([w], lr=1e-3)
+        return optimizer.step
+    if case == "deep_step":
+        def block(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+        model = nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2),
+                              *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+                              *block(64, 128), *block(128, 128), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
+        images = 128
+    else:  # three_step: conv7-32 relu pool2, affine 500 relu, affine 10, L2 reg as the learner's loss
+        model = nn.Sequential(nn.Conv2d(3, 32, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(32 * 16 * 16, 500), nn.ReLU(), nn.Linear(500, 10))
+        images = 50
+    X = torch.from_numpy(rng.standard_normal((images, 3, 32, 32)).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 10, images))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def worker(spec):
+    """Time every case of ``spec['variant']`` in this (fresh) process; a JSON-ready dict."""
+    variant, threads = spec["variant"], spec["threads"]
+    if variant == "torch":
+        import torch  # noqa: F401  (loaded first, so that worker_setup limits its threads)
+    info = worker_setup(threads)
+    import numpy as np
+
+    builders = {"bn_relu": _bn_relu, "adam": _adam, "deep_step": _deep_step, "three_step": _three_step}
+    times = {}
+    for case, key in CASES.items():
+        rng = np.random.default_rng(spec.get("seed", 0))
+        function = _torch_case(key, rng) if variant == "torch" else builders[key](variant, rng)
+        times[case] = time_calls(function, spec["repeat"])
+    return {"info": worker_libraries(info, ours=variant != "torch"), "times_ms": times}
+
+
+def run(rounds=5, repeat=5, threads=None, torch=True, seed=0):
+    """{'settings', 'processes', 'cases': {case: {variant: {'min_ms', 'median_ms', 'runs'}}}}."""
+    import importlib.util
+
+    threads = threads or len(available_cores())
+    variants = [v for v in VARIANTS if v != "torch" or (torch and importlib.util.find_spec("torch"))]
+    load_before = machine_load()
+    answers = alternate(variants, rounds, lambda variant: run_worker(
+        "cs_convnet.bench_training", {"variant": variant, "threads": threads, "repeat": repeat, "seed": seed},
+        threads))
+    cases = {case: {variant: summarize([t for answer in answers[variant] for t in answer["times_ms"][case]])
+                    for variant in variants} for case in CASES}
+    return {"settings": {"threads": threads, "rounds": rounds, "repeat": repeat, "variants": variants,
+                         "loadavg_before": load_before, "loadavg_after": machine_load(),
+                         "cores_available": len(available_cores())},
+            "processes": {variant: answers[variant][0]["info"] for variant in variants},
+            "cases": cases}
 
 
 def format_report(results):
-    lines = []
-    for case, variants in results.items():
-        (base_name, base), *others = variants.items()
+    settings = results["settings"]
+    lines = [f"training-step benchmark: {settings['threads']} thread(s) per process, "
+             f"{settings['cores_available']} core(s) available, load average {settings['loadavg_before']} "
+             f"before / {settings['loadavg_after']} after; each variant in fresh processes, alternated "
+             f"({settings['rounds']} round(s) x {settings['repeat']} call(s)); min / median ms"]
+    for variant, info in results["processes"].items():
+        blas = ", ".join(f"{lib['library']} {lib['version']} {lib['threads']} thr" for lib in info.get("blas", []))
+        threads = (f"torch threads {info['torch_threads']}" if "torch_threads" in info
+                   else f"kernel threads {info.get('kernel_threads')}")
+        lines.append(f"  {variant}: {threads}; BLAS: {blas or '?'}")
+    for case, variants in results["cases"].items():
         lines.append(f"{case}:")
-        lines.append(f"    {base_name:<52} {base:9.1f} ms")
-        for name, ms in others:
-            lines.append(f"    {name:<52} {ms:9.1f} ms   ({base / ms:.1f}x faster)")
+        for variant, figures in variants.items():
+            line = f"    {variant:<8} {figures['min_ms']:9.1f} / {figures['median_ms']:9.1f} ms"
+            if variant == "fast" and "learner" in variants:
+                line += f"   ({variants['learner']['min_ms'] / figures['min_ms']:.1f}x faster than the learner's)"
+            if variant == "fast" and "torch" in variants:
+                line += (f"   fast / torch {figures['min_ms'] / variants['torch']['min_ms']:.2f}x (min), "
+                         f"{figures['median_ms'] / variants['torch']['median_ms']:.2f}x (median)")
+            lines.append(line)
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m cs_convnet.bench_training", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds per case (median reported)")
+    parser.add_argument("--rounds", type=int, default=5, help="fresh processes per variant, alternated")
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per case in each process")
+    parser.add_argument("--threads", type=int, default=None, help="threads per process (default: the cores available)")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    for name in ("rounds", "repeat", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
     started = time.perf_counter()
-    results = run(args.repeat)
+    results = run(args.rounds, args.repeat, args.threads, torch=not args.no_torch)
     print(format_report(results))
-    print(f"({args.repeat} rounds, {time.perf_counter() - started:.0f} s; fused kernels compiled: "
-          f"{fast_batchnorm._compiled is not None}, Adam compiled: {fast_optim._compiled is not None})")
+    print(f"({time.perf_counter() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=1)

@@ -27,7 +27,6 @@ archive (``--archive``) or folder (``--folder``). See ``main``.
 """
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import os
@@ -43,6 +42,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+
+from .atomic import atomic_open
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -462,23 +463,20 @@ def download(url, destination, md5=None, timeout=DOWNLOAD_TIMEOUT, progress=True
     from tqdm.auto import tqdm
 
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.md5()
-    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    try:  # cs_convnet.atomic: an exception inside the block discards the temporary file
+        with atomic_open(destination, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name, disable=not progress) as bar:
                 while block := response.read(1 << 20):
                     out.write(block)
                     digest.update(block)
                     bar.update(len(block))
-        if total is not None and os.path.getsize(tmp) != total:
-            raise ConnectionError(f"download of {url} stopped after {os.path.getsize(tmp)} of {total} bytes")
-        if md5 is not None and digest.hexdigest() != md5:
-            raise ValueError(f"the file downloaded from {url} has MD5 {digest.hexdigest()}, expected {md5}; "
-                             "it was discarded (corrupted transfer or a different file)")
-        os.replace(tmp, destination)
+            if total is not None and out.tell() != total:
+                raise ConnectionError(f"download of {url} stopped after {out.tell()} of {total} bytes")
+            if md5 is not None and digest.hexdigest() != md5:
+                raise ValueError(f"the file downloaded from {url} has MD5 {digest.hexdigest()}, expected {md5}; "
+                                 "it was discarded (corrupted transfer or a different file)")
     except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as error:
         # unreachable host, refused, timed out, cut transfer (a full disk is an OSError raised as is)
         reason = getattr(error, "reason", error)
@@ -486,9 +484,6 @@ def download(url, destination, md5=None, timeout=DOWNLOAD_TIMEOUT, progress=True
             f"could not download {url}: {reason}. Without network, copy the archive from a machine that has "
             f"it and {_offline_options()}."
         ) from error
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return destination
 
 

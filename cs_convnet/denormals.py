@@ -11,41 +11,45 @@ denormal input as zero (x86's FTZ and DAZ flags, what
 ``torch.set_flush_denormal`` sets and what GPUs do by default); values that
 small are far below anything the training could resolve.
 
-The flags belong to the calling thread (and to threads it starts inside the
-block, which inherit them); threads already running, such as the BLAS
-library's workers, keep their own. On processors without the flags, or
-without the compiled module, nothing changes.
+The flags belong to each thread. The block sets them in the calling thread and
+in the compiled kernels' OpenMP threads (:mod:`cs_convnet.kernels`), which
+their parallel regions reuse; other threads already running, such as the BLAS
+library's workers, keep their own. On processors without the flags, without the
+compiled module, or with ``CS_CONVNET_BACKEND=numpy``, nothing changes.
 """
 
 import contextlib
 
-try:
-    from ._compiled import denormals_cython as _compiled
-except ImportError:  # not built
-    _compiled = None
+from .kernels import backend as _backend
+
+
+def _module():
+    return _backend.compiled("denormals_cython")
 
 
 def supported():
-    """Whether this build and processor can flush denormals."""
-    if _compiled is None:
+    """Whether this build, backend and processor can flush denormals."""
+    compiled = _module()
+    if compiled is None:
         return False
-    was = _compiled.get_flush_denormal()
-    ok = _compiled.set_flush_denormal(was)
-    return ok
+    was = compiled.get_flush_denormal()
+    return compiled.set_flush_denormal(was)
 
 
 @contextlib.contextmanager
 def flush_denormals():
-    """Within the ``with`` block, the calling thread flushes denormal floats to zero.
+    """Within the ``with`` block, the calling thread and the kernels' threads flush denormal floats to zero.
 
     Yields whether flushing is in effect; the previous setting is restored on exit.
     """
-    if _compiled is None:
+    compiled = _module()
+    if compiled is None:
         yield False
         return
-    was = _compiled.get_flush_denormal()
-    active = _compiled.set_flush_denormal(True)
+    threads = _backend.threads()
+    was = compiled.get_flush_denormal()
+    active = compiled.set_flush_denormal_threads(True, threads)
     try:
         yield active
     finally:
-        _compiled.set_flush_denormal(was)
+        compiled.set_flush_denormal_threads(was, threads)

@@ -6,8 +6,9 @@ matrix product: each reads and writes the whole (N, C, H, W) volume several
 times, and the spatial batchnorm transposes it twice. The fused layer reads
 the volume once for the statistics and once for ``relu(gamma * xhat + beta)``,
 and its backward pass twice, channel by channel, in compiled code
-(``cython_ext/batchnorm_relu_cython.pyx``); without the compiled module the
-numpy code below computes the same thing.
+(``cython_ext/batchnorm_relu_cython.pyx``, channels split over the kernels'
+threads); without the compiled module, or with ``CS_CONVNET_BACKEND=numpy``
+(:mod:`cs_convnet.kernels`), the numpy code below computes the same thing.
 
 It computes exactly what :func:`cs_convnet.layers.spatial_batchnorm_forward`
 followed by :func:`cs_convnet.layers.relu_forward` compute, with the same
@@ -17,24 +18,18 @@ followed by :func:`cs_convnet.layers.relu_forward` compute, with the same
 import numpy as np
 
 from .fast_layers import _pool
+from .kernels import backend as _backend
 from .layers import _check_bn
 from .shape_checks import check_upstream
 
-try:
-    from ._compiled import batchnorm_relu_cython as _compiled
-except ImportError:  # not built; the numpy code below is used
-    _compiled = None
 
-#: OpenMP threads of the compiled kernels (their loops split over channels).
-KERNEL_THREADS = 1
-
-
-def _use_compiled(x, backend):
-    if backend not in (None, "numpy", "cython"):
-        raise ValueError(f"backend must be None, 'numpy' or 'cython', got {backend!r}")
-    if backend == "cython" and _compiled is None:
-        raise ValueError("backend 'cython' is not available: the compiled batchnorm kernels did not import")
-    return backend != "numpy" and _compiled is not None and x.dtype in (np.float32, np.float64)
+def _compiled_for(x, backend):
+    """The compiled module to run on ``x`` (None: the numpy code below), as the backend selector says."""
+    module = _backend.compiled("batchnorm_relu_cython", backend)
+    if backend == "cython" and module is None:
+        raise ValueError(f"backend 'cython' is not available: the compiled batchnorm kernels did not import "
+                         f"({_backend.import_error('batchnorm_relu_cython')})")
+    return module if x.dtype in (np.float32, np.float64) else None
 
 
 def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param, backend=None):
@@ -47,7 +42,7 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param, backend=None):
     bn_param : dict, as for :func:`cs_convnet.layers.spatial_batchnorm_forward`:
         'mode' ('train' or 'test'), optional 'eps' (1e-5), 'momentum' (0.9),
         'running_mean', 'running_var' (updated in training mode)
-    backend : None (compiled if available), 'numpy' or 'cython'
+    backend : None (the default backend of :mod:`cs_convnet.kernels`), 'numpy' or 'cython'
 
     Returns
     -------
@@ -58,15 +53,15 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param, backend=None):
     N, C, H, W = x.shape
     if N * H * W == 0:
         raise ValueError(f"x of shape {x.shape} has no values to normalize")
-    compiled = _use_compiled(x, backend)
-    if compiled:
+    compiled = _compiled_for(x, backend)
+    if compiled is not None:
         x = np.ascontiguousarray(x)
     running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.zeros(C, dtype=x.dtype))
     if mode == "train":
-        if compiled:
+        if compiled is not None:
             mean, var = np.empty(C), np.empty(C)
-            _compiled.channel_mean_var(x, mean, var, KERNEL_THREADS)
+            compiled.channel_mean_var(x, mean, var, _backend.threads())
         else:
             mean = x.mean(axis=(0, 2, 3), dtype=np.float64)
             var = x.var(axis=(0, 2, 3), dtype=np.float64)
@@ -77,9 +72,9 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param, backend=None):
         bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
     inv_std = 1.0 / np.sqrt(var + eps)
     scale = gamma.astype(np.float64) * inv_std
-    if compiled:
+    if compiled is not None:
         out = _pool.empty(x.shape, x.dtype)
-        _compiled.normalize_relu(x, mean, scale, beta.astype(np.float64), out, KERNEL_THREADS)
+        compiled.normalize_relu(x, mean, scale, beta.astype(np.float64), out, _backend.threads())
     else:
         column = (slice(None), None, None)
         out = np.maximum((x - mean.astype(x.dtype)[column]) * scale.astype(x.dtype)[column] + beta[column], 0)
@@ -102,12 +97,12 @@ def spatial_batchnorm_relu_backward_fast(dout, cache):
     x, out, gamma, mean, inv_std, compiled = cache
     check_upstream(dout, x.shape, "(N, C, H, W) of x")
     M = x.shape[0] * x.shape[2] * x.shape[3]
-    if compiled:
+    if compiled is not None:
         dout = np.ascontiguousarray(dout, dtype=x.dtype)
         dx = _pool.empty(x.shape, x.dtype)
         dgamma, dbeta = np.empty_like(gamma), np.empty_like(gamma)
-        _compiled.batchnorm_relu_backward(dout, x, out, gamma.astype(np.float64), mean, inv_std,
-                                          dx, dgamma, dbeta, KERNEL_THREADS)
+        compiled.batchnorm_relu_backward(dout, x, out, gamma.astype(np.float64), mean, inv_std,
+                                         dx, dgamma, dbeta, _backend.threads())
         return dx, dgamma, dbeta
     # The same arithmetic in numpy: elementwise in x's dtype, sums in double.
     column = (slice(None), None, None)

@@ -16,90 +16,53 @@ where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'). The output
 size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
 number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
 
-Chunks: the column matrix of a whole batch is large (30 MB for the first
-layer of ThreeLayerConvNet on 50 float32 images). Batches whose columns exceed
-:data:`CONV_CHUNK_BYTES` (64 MiB) are processed in chunks of images, which
-bounds the memory of one call. By default the backward pass rebuilds the
-columns; with :data:`KEEP_COLUMNS` (or within :func:`keeping_columns`, as
-``cs-convnet train`` runs) the cache keeps each chunk's columns instead:
-rebuilding them was 9% of the CPU time of a training step of the deep
-preset's ConvNet, which then holds 335 MB more between the forward and
-backward passes of its batch of 128 (30 MB more for ThreeLayerConvNet on 50
-images: an estimated 1.9x PyTorch's peak memory for its step instead of the
-measured 1.37x, which is why the library default leaves them out). Smaller chunks
-that stay in a core's L2 cache (1 MiB) were measured faster when OpenBLAS
-runs on ONE thread (CPU time, float32: conv (a) forward 16.2 -> 10-11 ms,
-conv (c) forward 56 -> 40 ms), but with OpenBLAS's default two threads on
-this busy 2-core machine every extra GEMM call pays a thread hand-off, and
-one GEMM per pass wins by far (wall time, median of 7, load average 9.5)::
+Two ways to run it. The 'cython' backend shards the batch over the kernels'
+threads in one parallel region (``cython_ext/conv_cython.pyx``): each thread
+runs im2col, a single-threaded GEMM and col2im image by image, writing each
+image's (F, H'*W') output block in place, so no layout copy surrounds the
+GEMMs; each thread sums its own dw and db, added up at the end. The numpy
+backend (and the compiled one when ``conv_cython`` is missing) runs the
+formulas above on chunks of images: batches whose columns exceed
+:data:`CONV_CHUNK_BYTES` are processed in chunks, which bounds the memory of
+one call.
 
-    CONV_CHUNK_BYTES        1 MiB    8 MiB   64 MiB (whole batch)   PyTorch
-    conv (a) fwd+bwd, ms     1368      402     240                     326
-    conv (c) fwd+bwd, ms     3289      954     644                     509
-    training step, ms        2906      672     497                     334
+By default the backward pass rebuilds the columns; with :data:`KEEP_COLUMNS`
+(or within :func:`keeping_columns`, as ``cs-convnet train`` runs) the cache
+keeps them instead, which saves the im2col of the backward pass and holds the
+whole batch's columns between the two passes (the library default leaves them
+out to keep the memory of a step low).
 
 Large temporaries come from a small pool (:class:`_BufferPool`) to avoid
 paying page faults on every call.
 
-Backends
---------
+Backends and threads
+--------------------
 Two sets of kernels share one signature:
 
-- ``'cython'``: ``cs_convnet._compiled.im2col_cython`` / ``pool_cython``,
-  compiled from ``cython_ext/`` by ``pip install``; float32 and float64.
+- ``'cython'``: ``cs_convnet._compiled.conv_cython`` / ``im2col_cython`` /
+  ``pool_cython``, compiled from ``cython_ext/`` by ``pip install``; float32 and float64.
 - ``'numpy'``: :mod:`cs_convnet.im2col`, vectorised numpy; any dtype.
 
-:data:`BACKEND` names the one in use. It is ``'cython'`` when the compiled
-modules import, else ``'numpy'`` (with one ``RuntimeWarning`` at import);
-the environment variable ``CS_CONVNET_BACKEND=numpy`` (or ``cython``) forces
-a choice. Every function takes ``backend=None`` (the default backend) or an
-explicit ``'numpy'``/``'cython'``, so both can be compared in one process.
-Inputs of a dtype other than float32/float64 always run on numpy.
-
-Threads
--------
-The GEMMs run on OpenBLAS's threads (2 here). The compiled kernels can also
-split their loops over channels/planes with OpenMP (``prange``), but by
-default they run serially (:data:`KERNEL_THREADS` = 1), chosen by
-measurement on this 2-core machine, shared with other jobs::
-
-    python -m cs_convnet.bench --compare-kernel-threads --repeat 9 --dtype float32
-
-    median wall ms, float32   load ~9: 1 thr  2 thr   2/1 | load ~2: 1 thr  2 thr   2/1
-    conv a fwd+bwd                     550.0  428.6  0.78 |          33.5   56.7  1.69
-    conv b fwd+bwd                     319.9  388.0  1.21 |          31.5   57.9  1.84
-    conv c fwd+bwd                    1460.7 1339.1  0.92 |          95.7  113.4  1.18
-    pool 2x2 s2 fwd+bwd                 21.8   60.6  2.77 |           3.5    2.5  0.71
-    pool 3x3 s2 fwd+bwd                 43.7   72.3  1.66 |           9.7    5.9  0.61
-    training step                      639.7  763.4  1.19 |          34.3   60.9  1.78
-
-(the load ~9 columns predate the final conv kernels). A second OpenMP
-thread slows the convolutions and the training step in both regimes: it
-competes with OpenBLAS's threads for the same two cores. Pooling gains on a
-quiet machine but loses 2-3x on a busy one; the pools are already 3-20x
-faster than PyTorch's serially, so they stay serial too.
+:mod:`cs_convnet.kernels.backend` chooses between them for every fast path
+(``CS_CONVNET_BACKEND``, :func:`use_backend`) and owns the kernels' thread
+count (``CS_CONVNET_THREADS``, default: the cores available). :data:`BACKEND`
+names the default backend. Every function takes ``backend=None`` (the default
+backend) or an explicit ``'numpy'``/``'cython'``, so both can be compared in one
+process. Inputs of a dtype other than float32/float64 always run on numpy.
+Measured speed: the README's "Measured speed" section and ``cs-convnet bench``.
 """
 
 import contextlib
-import os
 import sys
 import threading
 import time
-import warnings
 
 import numpy as np
 
 from . import im2col as _numpy_kernels
+from .kernels import backend as _backend
+from .kernels.backend import AVAILABLE_BACKENDS, use_backend  # noqa: F401  (part of this module's API)
 from .shape_checks import check_upstream, conv_geometry, float_dtype, pool_geometry
-
-try:
-    from ._compiled import im2col_cython as _cy_im2col
-    from ._compiled import pool_cython as _cy_pool
-except ImportError as _error:  # not built: no compiler at install time, or a source checkout
-    _cy_im2col = _cy_pool = None
-    _CYTHON_IMPORT_ERROR = _error
-else:
-    _CYTHON_IMPORT_ERROR = None
 
 _THREADED_KERNELS = ("im2col", "col2im", "max_pool_forward", "max_pool_backward",
                      "avg_pool_forward", "avg_pool_backward")
@@ -108,12 +71,11 @@ _KERNEL_NAMES = _THREADED_KERNELS + ("rows_to_nchw", "nchw_to_rows")
 _SWITCH_KERNELS = ("max_pool_forward_switches", "max_pool_backward_switches")
 
 
-#: OpenMP threads of the compiled kernels; 1 (serial) by measurement, see "Threads" above.
-KERNEL_THREADS = 1
-
-
 class _Kernels:
-    """One backend's kernels, as attributes named after :mod:`cs_convnet.im2col`'s functions."""
+    """One backend's kernels, as attributes named after :mod:`cs_convnet.im2col`'s functions.
+
+    The compiled ones run on :func:`cs_convnet.kernels.threads` threads, read at each call.
+    """
 
     def __init__(self, name, modules, threaded):
         self.name = name
@@ -132,71 +94,28 @@ class _Kernels:
         except KeyError:
             raise AttributeError(f"the {self.__dict__.get('name')} backend has no kernel {kernel!r}") from None
         if self._threaded and kernel in _THREADED_KERNELS + _SWITCH_KERNELS:
-            return lambda *args: function(*args, num_threads=KERNEL_THREADS)
+            return lambda *args: function(*args, num_threads=_backend.threads())
         return function
 
 
 _BACKENDS = {"numpy": _Kernels("numpy", [_numpy_kernels], threaded=False)}
-if _cy_im2col is not None:
-    _BACKENDS["cython"] = _Kernels("cython", [_cy_im2col, _cy_pool], threaded=True)
-
-AVAILABLE_BACKENDS = tuple(sorted(_BACKENDS))
-
-
-def _default_backend():
-    forced = os.environ.get("CS_CONVNET_BACKEND", "").strip().lower()
-    if forced:
-        if forced not in ("numpy", "cython"):
-            raise ValueError(f"CS_CONVNET_BACKEND must be 'numpy' or 'cython', got {forced!r}")
-        if forced not in _BACKENDS:
-            raise ImportError(
-                f"CS_CONVNET_BACKEND=cython but the compiled kernels did not import ({_CYTHON_IMPORT_ERROR}); "
-                "rebuild with `pip install -e . --no-build-isolation` on a machine with a C compiler"
-            )
-        return forced
-    if "cython" in _BACKENDS:
-        return "cython"
-    warnings.warn(
-        f"cs_convnet's compiled Cython kernels are not available ({_CYTHON_IMPORT_ERROR}); "
-        "the fast layers run on the slower numpy backend. Reinstall with a C compiler "
-        "(`pip install -e . --no-build-isolation`) to build them.",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-    return "numpy"
+if "cython" in AVAILABLE_BACKENDS:
+    _BACKENDS["cython"] = _Kernels("cython", [_backend.compiled("im2col_cython", "cython"),
+                                              _backend.compiled("pool_cython", "cython")], threaded=True)
 
 
-#: Name of the backend the fast layers use by default: 'cython' or 'numpy'.
-BACKEND = _default_backend()
+def __getattr__(name):
+    if name == "BACKEND":  # the default backend now, as cs_convnet.kernels.backend records it
+        return _backend.current_backend()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _kernels(backend, dtype):
-    """The kernels for ``backend`` (None: :data:`BACKEND`) able to handle ``dtype``."""
-    name = BACKEND if backend is None else backend
-    if name not in ("numpy", "cython"):
-        raise ValueError(f"backend must be None, 'numpy' or 'cython', got {backend!r}")
-    if name not in _BACKENDS:
-        raise ValueError(f"backend 'cython' is not available here ({_CYTHON_IMPORT_ERROR}); "
-                         f"available: {AVAILABLE_BACKENDS}")
+    """The kernels for ``backend`` (None: the default backend) able to handle ``dtype``."""
+    name = _backend.resolve(backend)
     if name == "cython" and dtype not in (np.float32, np.float64):
         name = "numpy"  # compiled for float32/float64 only
     return _BACKENDS[name]
-
-
-@contextlib.contextmanager
-def use_backend(name):
-    """Within the ``with`` block, make ``name`` ('numpy' or 'cython') the default backend.
-
-    Changes :data:`BACKEND` for every caller (layer_utils, the classifiers),
-    so it is meant for benchmarks and tests, not for threaded code.
-    """
-    global BACKEND
-    _kernels(name, np.dtype(np.float64))  # raises if unknown or unavailable
-    previous, BACKEND = BACKEND, name
-    try:
-        yield
-    finally:
-        BACKEND = previous
 
 
 #: Clock of the ``timings`` split (the benchmark sets ``time.thread_time`` for CPU time).
@@ -321,15 +240,18 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     backend : None, 'numpy' or 'cython'
         None uses :data:`BACKEND`.
     timings : None or dict
-        If a dict, the seconds spent in each stage ('layout', 'im2col',
-        'gemm') are added to it (used by :mod:`cs_convnet.bench`).
+        If a dict, the seconds spent in each stage are added to it (used by
+        :mod:`cs_convnet.bench`): 'layout', 'im2col', 'gemm' on the chunked path,
+        'layout' and 'sharded' (the whole parallel region) on the sharded one.
 
     Returns
     -------
     out : ndarray of shape (N, F, H', W'), dtype of ``x, w, b`` combined, with
         ``H' = (H - HH + 2*pad) / stride + 1``, ``W' = (W - WW + 2*pad) / stride + 1``
     cache : tuple (x, w, b, conv_param, x as a C-contiguous array of the computing dtype,
-        (images per chunk, [columns of each chunk]) or None, backend name) for :func:`conv_backward_fast`
+        kept columns or None, backend name) for :func:`conv_backward_fast`; the kept columns are
+        ('images', (N, K*P) array) on the sharded path, ('chunks', images per chunk, [columns of
+        each chunk]) on the chunked one
 
     Raises
     ------
@@ -347,6 +269,17 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
     b_c = np.ascontiguousarray(b, dtype=dtype)
     out = _pool.empty((N, F, H_out, W_out), dtype)
+    sharded = _sharded_conv(kernels)
+    if sharded is not None:
+        threads = _backend.threads()
+        cols = _pool.empty((N if KEEP_COLUMNS else threads, K * P), dtype)
+        watch.lap("layout")
+        with _backend.blas_single_threaded():
+            sharded.conv_forward(x_c, w_rows, b_c, out.reshape(N, F, P), cols, KEEP_COLUMNS,
+                                 HH, WW, pad, stride, H_out, W_out, threads)
+        watch.lap("sharded")
+        kept = ("images", cols) if KEEP_COLUMNS else None
+        return out, (x, w, b, conv_param, x_c, kept, kernels.name)
     out_3d = out.reshape(N, F, P)
     chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
     kept = [] if KEEP_COLUMNS else None
@@ -367,12 +300,17 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
         watch.lap("gemm")
         kernels.rows_to_nchw(out_rows, b_c, out_3d[start:stop])  # (F, n*P) -> (n, F, P), plus bias
         watch.lap("layout")
-    cache = (x, w, b, conv_param, x_c, None if kept is None else (chunk, kept), kernels.name)
+    cache = (x, w, b, conv_param, x_c, None if kept is None else ("chunks", chunk, kept), kernels.name)
     return out, cache
 
 
+def _sharded_conv(kernels):
+    """The compiled batch-sharded convolution module for ``kernels``, or None (chunked im2col path)."""
+    return _backend.compiled("conv_cython", "cython") if kernels.name == "cython" else None
+
+
 def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
-    """Backward pass of :func:`conv_forward_fast`, chunk by chunk of images::
+    """Backward pass of :func:`conv_forward_fast`, image by image on the sharded path, else chunk by chunk::
 
         dw += dout_rows @ cols.T        db += sums of dout_rows
         dcols = w_rows.T @ dout_rows    dx[chunk] = col2im(dcols)
@@ -388,7 +326,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
         whose input is the images), saving a GEMM and col2im.
     timings : None or dict
         If a dict, the seconds spent in each stage ('layout', 'im2col', 'gemm',
-        'col2im') are added to it.
+        'col2im' on the chunked path; 'layout', 'sharded' on the sharded one) are added to it.
 
     Returns
     -------
@@ -410,9 +348,25 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     x_c = x_c.astype(dtype, copy=False)
     w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
     dout_3d = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    if kept is not None and kept[1][0].dtype != dtype:
+    sharded = _sharded_conv(kernels)
+    if kept is not None and (kept[-1][0].dtype != dtype or kept[0] != ("images" if sharded else "chunks")):
         kept = None  # dout of another dtype: the columns are rebuilt in the computing dtype
-    chunk = kept[0] if kept is not None else max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
+    if sharded is not None:
+        threads = _backend.threads()
+        cols = kept[1] if kept is not None else _pool.empty((threads, K * P), dtype)
+        dcols = _pool.empty((threads, K * P), dtype) if need_dx else None
+        dx = _pool.empty((N, C, H, W), dtype) if need_dx else None
+        dw_rows = np.empty((F, K), dtype=dtype)
+        db = np.empty(F, dtype=np.float64)
+        dw_parts = _pool.empty((threads, F * K), dtype)
+        db_parts = np.empty((threads, F), dtype=np.float64)
+        watch.lap("layout")
+        with _backend.blas_single_threaded():
+            sharded.conv_backward(x_c, w_rows, dout_3d, dx, dw_rows, db, cols, kept is not None, dcols,
+                                  dw_parts, db_parts, HH, WW, pad, stride, threads)
+        watch.lap("sharded")
+        return dx, dw_rows.reshape(w.shape), db.astype(dtype)
+    chunk = kept[1] if kept is not None else max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
     cols_flat = None if kept is not None else _pool.empty((K * chunk * P,), dtype)
     rows_flat = _pool.empty((F * chunk * P,), dtype)
     dcols_flat = _pool.empty((K * chunk * P,), dtype) if need_dx else None
@@ -424,7 +378,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     for index, start in enumerate(range(0, N, chunk)):
         stop = min(N, start + chunk)
         if kept is not None:
-            cols = kept[1][index]
+            cols = kept[2][index]
         else:
             cols = _chunk_view(cols_flat, K, (stop - start) * P)
             kernels.im2col(x_c[start:stop], cols, HH, WW, pad, stride, H_out, W_out)

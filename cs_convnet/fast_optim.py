@@ -4,8 +4,9 @@
 intermediate as a new array: on the 4.2M weights of the one-epoch
 ThreeLayerConvNet that is about ten passes over 17 MB per step. This one
 updates ``w``, ``m`` and ``v`` in place in a single pass
-(``cython_ext/adam_cython.pyx``), or in a few in-place numpy passes when the
-compiled module is missing. Same rule, same config keys, same defaults; the
+(``cython_ext/adam_cython.pyx``, split over the kernels' threads), or in a few
+in-place numpy passes when the compiled module is missing or the backend is
+numpy (:mod:`cs_convnet.kernels`). Same rule, same config keys, same defaults; the
 tests compare the two.
 
 Unlike the rules of :mod:`cs_convnet.optim`, it MODIFIES ``w`` IN PLACE and
@@ -15,12 +16,9 @@ copies for its best parameters and checkpoints).
 
 import numpy as np
 
+from .kernels import backend as _backend
 from .optim import _prepare_adam
 
-try:
-    from ._compiled import adam_cython as _compiled
-except ImportError:  # not built; numpy below
-    _compiled = None
 
 def adam(w, dw, config=None):
     """Adam, in place: see :func:`cs_convnet.optim.adam` for the rule and the config keys.
@@ -47,8 +45,9 @@ def adam(w, dw, config=None):
         w = np.array(w, order="C")
     flat_w, m, v = w.reshape(-1), config["m"].reshape(-1), config["v"].reshape(-1)
     flat_dw = np.ascontiguousarray(dw, dtype=w.dtype).reshape(-1)
-    if _compiled is not None and w.dtype in (np.float32, np.float64):
-        _compiled.adam_update(flat_w, flat_dw, m, v, lr, beta1, beta2, eps, t)
+    compiled = _backend.compiled("adam_cython")
+    if compiled is not None and w.dtype in (np.float32, np.float64):
+        compiled.adam_update(flat_w, flat_dw, m, v, lr, beta1, beta2, eps, t, _backend.threads())
     else:
         scratch = np.multiply(flat_dw, 1 - beta1)
         m *= beta1

@@ -33,13 +33,13 @@ import copy
 import numbers
 import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import optim
+from .atomic import atomic_open
 
 #: Runs with at least this many iterations show a progress bar by default when verbose.
 LONG_RUN_ITERATIONS = 200
@@ -609,31 +609,10 @@ class Solver:
 
 
 def save_checkpoint(state, path):
-    """Pickle ``state`` to ``path`` atomically: a temporary file in the same folder,
-    flushed to disk, then renamed over ``path`` (a crash leaves the old file intact)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable (POSIX); not possible everywhere, and not needed for atomicity
-        folder = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        os.fsync(folder)
-    except OSError:
-        pass
-    finally:
-        os.close(folder)
-    return path
+    """Pickle ``state`` to ``path`` atomically (:mod:`cs_convnet.atomic`): a crash leaves the old file intact."""
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(path)
 
 
 def _read_checkpoint(path):

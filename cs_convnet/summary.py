@@ -1,7 +1,7 @@
 """Model summary: every layer's output volume, activation memory and parameter count.
 
 Provided code. A summary is computed from a spec (see
-:mod:`cs_convnet.classifiers.convnet`) and an input size, without allocating
+:mod:`cs_convnet.netspec`) and an input size, without allocating
 any weight, so describing VGG-16 on a 3x224x224 image is instant; or from a
 built model, whose actual parameters are then counted too.
 
@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .classifiers.convnet import FC, Conv, Pool, check_input_dim, plan
+from .netspec import FC, Conv, Pool, check_input_dim, convert_spec, plan
 
 VGG16_SPEC = (
     "[conv3-64 relu]x2 pool2 [conv3-128 relu]x2 pool2 [conv3-256 relu]x3 pool2 "
@@ -120,7 +120,7 @@ def summarize(model_or_spec, input_dim=None, dtype=np.float32):
     ------
     ValueError
         For a bad spec or a layer that does not fit its input (see
-        :func:`cs_convnet.classifiers.convnet.plan`), or a model whose
+        :func:`cs_convnet.netspec.plan`), or a model whose
         parameters do not match its spec.
     """
     if isinstance(model_or_spec, (str, list, tuple)):
@@ -233,8 +233,6 @@ def main(argv=None):
         input_dim = (3, 32, 32) if args.spec is not None else VGG16_INPUT_DIM
     try:
         if args.image_dim is not None:
-            from .surgery import convert_spec
-
             spec, input_dim = convert_spec(spec, input_dim), _parse_dim(parser, "--image-dim", args.image_dim)
         summary = summarize(spec, input_dim, dtype=np.dtype(args.dtype))
     except ValueError as error:

@@ -27,48 +27,17 @@ import copy
 
 import numpy as np
 
-from .classifiers.convnet import FC, BatchNorm, Conv, LayerStack, Pool, check_input_dim, format_spec, plan
-
-
-def convert_layers(spec, input_dim):
-    """The layers of ``spec`` with every fc replaced by the equivalent conv (no weights involved).
-
-    Parameters
-    ----------
-    spec : str or list of layers
-    input_dim : tuple (C, H, W), the input size the spec was designed for
-
-    Returns
-    -------
-    layers : list; an fc on a C x H x W volume becomes ``conv<H>x<W>-<M>-p0``
-        (``conv<H>-<M>-p0`` when H == W), an fc on a vector a ``conv1-<M>-p0``
-    """
-    layers = []
-    for step in plan(spec, check_input_dim(input_dim)):
-        layer = step.layer
-        if isinstance(layer, FC):
-            _, H, W = step.input_shape if len(step.input_shape) == 3 else (None, 1, 1)
-            layer = Conv(H, layer.units, stride=1, pad=0, width=None if W == H else W)
-        layers.append(layer)
-    return layers
-
-
-def convert_spec(spec, input_dim):
-    """:func:`convert_layers` written back as a spec string, e.g. for :mod:`cs_convnet.summary`."""
-    return format_spec(convert_layers(spec, input_dim))
-
-
-def output_stride(spec, input_dim):
-    """S: the product of the strides of the convs and pools before the first fc."""
-    stride = 1
-    for step in plan(spec, check_input_dim(input_dim)):
-        if isinstance(step.layer, FC):
-            break
-        if isinstance(step.layer, Conv):
-            stride *= step.layer.stride
-        elif isinstance(step.layer, Pool):
-            stride *= step.layer.step
-    return stride
+from .classifiers.convnet import LayerStack
+from .netspec import (  # convert_layers, convert_spec, output_stride: re-exported, first defined here
+    FC,
+    BatchNorm,
+    check_input_dim,
+    convert_layers,
+    convert_spec,
+    format_spec,
+    output_stride,
+    plan,
+)
 
 
 class FullyConvNet:

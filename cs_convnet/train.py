@@ -58,18 +58,17 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import pickle
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import fast_layers, fast_optim
+from . import atomic, fast_layers, fast_optim
 from .augment import Augment
+from .cli import DefaultsHelpFormatter
 from .denormals import flush_denormals
 from .schedules import SCHEDULES, make_schedule
 
@@ -408,18 +407,7 @@ def first_layer_filters(model):
 
 def write_json(path, payload):
     """Write ``payload`` as JSON to ``path`` atomically (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, allow_nan=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_json(path, payload, indent=2, allow_nan=True, final_newline=True)
 
 
 def _backend():
@@ -619,7 +607,7 @@ def build_parser():
                     "every epoch, plots (PNG) and the final test accuracy.",
         epilog=f"presets: {', '.join(PRESETS)}. Options given explicitly override the preset. "
                "Example: cs-convnet train --preset quick --data cifar-10-python.tar.gz",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     # Defaults are None so that a preset (or the resumed run's config) supplies what is not given.
     add = parser.add_argument

@@ -9,8 +9,13 @@ that precision (as the numpy rule does). With t the step count after incrementin
     w = w - learning_rate * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + epsilon)
 """
 
+from cython.parallel cimport prange
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf
+
+# Weights per block of the parallel loop: large enough to amortise the scheduling, small
+# enough that every thread gets blocks on layers of a few hundred thousand weights.
+DEF BLOCK = 1 << 15
 
 
 cdef void _adam(floating* w, const floating* dw, floating* m, floating* v, Py_ssize_t n,
@@ -31,15 +36,25 @@ cdef void _adam(floating* w, const floating* dw, floating* m, floating* v, Py_ss
 
 
 def adam_update(floating[::1] w, const floating[::1] dw, floating[::1] m, floating[::1] v,
-                double learning_rate, double beta1, double beta2, double epsilon, long t):
-    """Update w, m and v in place (flat views of equal length)."""
-    cdef Py_ssize_t n = w.shape[0]
+                double learning_rate, double beta1, double beta2, double epsilon, long t, int num_threads=1):
+    """Update w, m and v in place (flat views of equal length), in blocks split over num_threads threads."""
+    cdef Py_ssize_t n = w.shape[0], blocks, block, start, size
     if dw.shape[0] != n or m.shape[0] != n or v.shape[0] != n:
         raise ValueError(f"w, dw, m and v must have the same length, got {n}, {dw.shape[0]}, "
                          f"{m.shape[0]}, {v.shape[0]}")
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
     if n == 0:
         return
-    with nogil:
-        _adam(&w[0], &dw[0], &m[0], &v[0], n, <floating>beta1, <floating>beta2,
-              <floating>(learning_rate / (1.0 - beta1 ** t)), <floating>(1.0 / (1.0 - beta2 ** t)),
-              <floating>epsilon)
+    cdef floating b1 = <floating>beta1, b2 = <floating>beta2, eps = <floating>epsilon
+    cdef floating step = <floating>(learning_rate / (1.0 - beta1 ** t))
+    cdef floating v_scale = <floating>(1.0 / (1.0 - beta2 ** t))
+    cdef floating* w_ptr = &w[0]
+    cdef const floating* dw_ptr = &dw[0]
+    cdef floating* m_ptr = &m[0]
+    cdef floating* v_ptr = &v[0]
+    blocks = (n + BLOCK - 1) // BLOCK
+    for block in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
+        start = block * BLOCK
+        size = min(BLOCK, n - start)
+        _adam(w_ptr + start, dw_ptr + start, m_ptr + start, v_ptr + start, size, b1, b2, step, v_scale, eps)

@@ -7,6 +7,9 @@ read such an input as zero (DAZ), as ``torch.set_flush_denormal`` does. On
 other processors it does nothing and returns False.
 """
 
+from cython.parallel cimport parallel
+
+
 cdef extern from *:
     """
     #if defined(__SSE2__) || defined(__x86_64__) || defined(_M_X64)
@@ -35,3 +38,17 @@ def set_flush_denormal(bint on):
 def get_flush_denormal():
     """Whether FTZ and DAZ are both on for the calling thread."""
     return bool(csn_get_flush_denormal())
+
+
+def set_flush_denormal_threads(bint on, int num_threads):
+    """Set FTZ and DAZ in the calling thread and in the OpenMP threads of a num_threads region.
+
+    The kernels' parallel regions reuse libgomp's pool of threads, which keep the
+    flags they were given; this sets them in that pool.
+    """
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    cdef int ok = csn_set_flush_denormal(on)
+    with nogil, parallel(num_threads=num_threads):
+        csn_set_flush_denormal(on)
+    return bool(ok)

@@ -129,14 +129,23 @@ def test_rerun_skips_unchanged_and_regrades_changed(course):
 
 
 def test_manual_scores_survive_a_regrade(course):
-    """Does a regrade keep a grader's manual score (nbgrader's semantics) and flag it for review?"""
+    """Does a regrade keep a grader's manual score, and ask for a person again only when the answer changed?"""
+    def square_row():
+        return next(r for r in gradebook.cell_rows(course) if r["student"] == "s3" and r["cell"] == "square_test")
+
     with gradebook.open_gradebook(course) as gb:
         grade = gb.find_grade("square_test", factory.NOTEBOOK, factory.ASSIGNMENT, "s3")
         grade.manual_score = 1.5
+        grade.needs_manual_grade = False      # what formgrader does when a person saves a score
         gb.db.commit()
     batch.autograde(course.root, students=["s3"], force=True, progress=False, grade_one=_grade_one(course))
-    row = next(r for r in gradebook.cell_rows(course) if r["student"] == "s3" and r["cell"] == "square_test")
-    assert (row["manual_score"], row["score"], row["needs_manual_grade"]) == (1.5, 1.5, True)
+    assert (square_row()["manual_score"], square_row()["score"], square_row()["needs_manual_grade"]) == (1.5, 1.5, False)
+
+    released = course.root / "release" / factory.ASSIGNMENT
+    factory.write_submission(course.submitted / "s3" / factory.ASSIGNMENT,
+                             factory.student_notebook(released, square_body="return np.asarray(x) * x"))
+    batch.autograde(course.root, students=["s3"], force=True, progress=False, grade_one=_grade_one(course))
+    assert (square_row()["manual_score"], square_row()["needs_manual_grade"]) == (1.5, True)
 
 
 def test_a_student_is_recorded_in_one_transaction(course):

@@ -421,7 +421,7 @@ def test_cli_errors_are_clear(klass, tmp_path, capsys):
     """Does `report` say so when the course, the assignment or its grades are missing?"""
     root = str(klass.course.root)
     assert cli.main(["--course-dir", str(tmp_path / "nowhere"), "report", "package"]) == 1
-    assert "has no gradebook" in capsys.readouterr().err
+    assert "does not exist; run `prepare` or `collect` first" in capsys.readouterr().err
     assert cli.main(["--course-dir", root, "report", "02_convolution"]) == 1
     assert "no assignment '02_convolution'" in capsys.readouterr().err
     with gradebook.open_gradebook(klass.course) as gb:

@@ -137,3 +137,47 @@ def test_conda_environment_installs_what_setup_py_requires():
     needed = {name for extra, names in setup_requirements().items() if extra != "bench" for name in names}
     assert needed - {name.lower() for name in listed} == set()
 
+
+
+@pytest.mark.parametrize("error, expected", [
+    ("ValueError('lr must be positive, got -1')", "cs-convnet boom: error: lr must be positive, got -1\n"),
+    ("cli.CommandError('no such run')", "cs-convnet boom: error: no such run\n"),
+], ids=["value-error", "command-error"])
+def test_expected_failures_are_one_line(tmp_path, monkeypatch, capsys, error, expected):
+    """Does an expected failure of a subcommand print `cs-convnet COMMAND: error: ...` and exit 1? (#11.5)"""
+    module = f"boom_{abs(hash(error))}"   # one module per case: imported modules stay in sys.modules
+    (tmp_path / f"{module}.py").write_text(f"from cs_convnet import cli\ndef main(argv):\n    raise {error}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "boom", (module, "test"))
+    assert cli.main(["boom"]) == 1
+    assert capsys.readouterr().err == expected
+
+
+def test_an_unexpected_exception_names_a_log_file_and_debug_shows_it(tmp_path, monkeypatch, capsys):
+    """Does a bug print one line with the path of a log holding the traceback, and --debug the traceback? (#11.5)"""
+    (tmp_path / "bug_cmd.py").write_text("def main(argv):\n    return {}['missing']\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "bug", ("bug_cmd", "test"))
+    monkeypatch.setenv("CS_CONVNET_LOG_DIR", str(tmp_path / "logs"))
+    assert cli.main(["bug"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cs-convnet bug: error: unexpected KeyError") and err.count("\n") == 1
+    [log] = (tmp_path / "logs").iterdir()
+    assert str(log) in err and "Traceback" in log.read_text()
+    assert cli.main(["--debug", "bug"]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_submit_with_a_missing_root_names_the_root(tmp_path, capsys):
+    """Does `submit --root MISSING` say that the given root does not exist, not "or pass --root"? (#11.8)"""
+    assert cli.main(["submit", "--root", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cs-convnet submit: error: --root") and "does not exist" in err
+    assert "or pass --root" not in err
+
+
+def test_train_help_states_no_default_of_none(capsys):
+    """Does `cs-convnet train --help` leave out "(default: None)" after options that state their own? (#11.8)"""
+    assert cli.main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "(default: None)" not in out and "default ThreeLayerConvNet" in " ".join(out.split())

@@ -31,9 +31,7 @@ def test_module_entry_point_lists_every_command():
                          ids=["release", "grade-one"])
 def test_release_and_grade_one_are_delegated(command, words, capsys):
     """Do `release` and `grade-one` reach their own modules' argument parsers?"""
-    with pytest.raises(SystemExit) as stop:
-        cli.main([command, "--help"])
-    assert stop.value.code == 0
+    assert cli.main([command, "--help"]) == 0
     assert words in capsys.readouterr().out
 
 
@@ -49,16 +47,16 @@ def _notebook_json():
     return json.dumps(factory.source_notebook())
 
 
-def test_collect_zip_uses_manifest_id_and_lays_out_files(course, tmp_path):
-    """Does a `cs-convnet submit` zip land in submitted/ and packages/ under the manifest's student id?"""
+def test_collect_zip_is_filed_under_its_name_and_lays_out_files(course, tmp_path):
+    """Does a `cs-convnet submit` zip land in submitted/ and packages/ under the id its name gives?"""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    with zipfile.ZipFile(inbox / "submission-whatever.zip", "w") as archive:
+    with zipfile.ZipFile(inbox / "submission-ada_lovelace.zip", "w") as archive:
         archive.writestr("assignments/tiny/squares.ipynb", _notebook_json())
         archive.writestr("cs_convnet/layers.py", "def relu_forward(x):\n    pass\n")
         archive.writestr("submission.json", json.dumps({"student": "ada lovelace"}))
     [entry] = collect.collect(course.root, inbox)
-    assert entry["student"] == "ada_lovelace" and entry["notes"] == []
+    assert entry["student"] == "ada_lovelace" and entry["notes"] == [] and entry["status"] == "collected"
     assert (course.submitted / "ada_lovelace" / "tiny" / "squares.ipynb").is_file()
     assert (course.packages / "ada_lovelace" / "cs_convnet" / "layers.py").read_text().startswith("def relu")
 
@@ -116,10 +114,27 @@ def test_table_and_export_commands_read_the_gradebook(tmp_path, capsys):
         ("ada", PACKAGE_ASSIGNMENT, 5.0), ("bob", PACKAGE_ASSIGNMENT, 0.0)}
 
 
-def test_autograde_on_a_missing_course_is_a_clear_error(tmp_path, capsys):
-    """Does autograde on a folder that is not a course say what to do instead of a traceback?"""
-    assert cli.main(["--course-dir", str(tmp_path / "nowhere"), "autograde"]) == 1
-    assert "run `collect` first" in capsys.readouterr().err
+@pytest.mark.parametrize("command", [["autograde"], ["table"], ["export"], ["feedback"], ["report", "package"],
+                                     ["autograde", "--student", "ghost"]],
+                         ids=["autograde", "table", "export", "feedback", "report", "autograde-student"])
+def test_course_commands_never_create_a_course(tmp_path, capsys, command):
+    """Do commands other than prepare/collect fail in one line on a missing course, creating nothing? (#11.5, #11.6)"""
+    missing = tmp_path / "typo"
+    assert cli.main(["--course-dir", str(missing), *command]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"cs-convnet-course {command[0]}: error: ") and err.count("\n") == 1
+    assert "run `prepare` or `collect` first" in err and "Traceback" not in err
+    assert not missing.exists()
+
+
+def test_table_outside_a_course_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    """Does `table` in a folder that is not a course say so in one line instead of a SQLAlchemy traceback? (#11.5)"""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "course").mkdir()
+    assert cli.main(["table"]) == 1
+    err = capsys.readouterr().err
+    assert "is not a course folder" in err and err.count("\n") == 1
+    assert list((tmp_path / "course").iterdir()) == []
 
 
 @pytest.mark.slow

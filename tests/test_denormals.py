@@ -47,7 +47,7 @@ def test_threads_started_before_the_block_are_not_affected():
 
 def test_without_the_compiled_module_nothing_changes(monkeypatch):
     """Without the compiled module, does the block run unchanged and say flushing is off?"""
-    monkeypatch.setattr(denormals, "_compiled", None)
+    monkeypatch.setattr(denormals, "_module", lambda: None)
     assert not denormals.supported()
     with denormals.flush_denormals() as active:
         assert active is False

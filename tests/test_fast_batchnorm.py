@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from conftest import DTYPE_IDS, FLOAT_DTYPES, assert_gradient_close
-from cs_convnet import fast_batchnorm, layers
+from cs_convnet import fast_batchnorm, kernels, layers
 from cs_convnet.classifiers.convnet import FUSED, ConvNet
 from cs_convnet.gradient_check import eval_numerical_gradient_array
 
-BACKENDS = ["numpy"] + (["cython"] if fast_batchnorm._compiled is not None else [])
+BACKENDS = ["numpy"] + (["cython"] if "cython" in kernels.AVAILABLE_BACKENDS
+                         and kernels.compiled("batchnorm_relu_cython", "cython") is not None else [])
 # Fused-layer results against the two reference layers: float32 round-off of a
 # normalization over a few hundred values, and float64 round-off.
 TOL = {np.float32: dict(rtol=1e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}

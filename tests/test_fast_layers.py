@@ -442,34 +442,75 @@ def test_build_without_a_c_compiler_installs_a_working_numpy_package(tmp_path):
 # --------------------------------------------------------------------------
 
 def test_bench_quick_run_writes_every_figure(tmp_path, capsys):
-    """Does `python -m cs_convnet.bench --quick --json` time every case on every implementation and save them?"""
+    """Does `cs-convnet bench --quick --json` time every case on every implementation, each in fresh
+    processes with the threads it was given, and save the figures?"""
     from cs_convnet import bench
 
     path = tmp_path / "bench.json"
-    argv = ["--quick", "--repeat", "1", "--scale", "0.04", "--threads", "1", "--clock", "cpu", "--json", str(path)]
+    argv = ["--quick", "--rounds", "2", "--repeat", "1", "--scale", "0.04", "--threads", "1", "--dtype", "both",
+            "--no-torch", "--json", str(path)]
     assert bench.main(argv) == 0
     results = json.loads(path.read_text())
     impls = results["settings"]["implementations"]
-    assert set(fast_layers.AVAILABLE_BACKENDS) <= set(impls) and "naive" not in impls
-    timed = {(row["group"], row["case"], row["dtype"], row["pass"], row["impl"]) for row in results["rows"]}
+    assert sorted(impls) == sorted(fast_layers.AVAILABLE_BACKENDS)
+    timed = {(row["group"], row["case"], row["dtype"], row["pass"], row["impl"]): row for row in results["rows"]}
     for dtype in ("float32", "float64"):
         for impl in impls:
             for case in bench.CONV_CASES:
-                assert {("conv", case, dtype, "forward", impl), ("conv", case, dtype, "backward", impl)} <= timed
+                assert {("conv", case, dtype, "forward", impl), ("conv", case, dtype, "backward", impl)} <= set(timed)
             for case in bench.POOL_CASES:
-                assert {("pool", case, dtype, "forward", impl), ("pool", case, dtype, "backward", impl)} <= timed
+                assert {("pool", case, dtype, "forward", impl), ("pool", case, dtype, "backward", impl)} <= set(timed)
             assert ("step", "ThreeLayerConvNet", dtype, "forward+backward", impl) in timed
-    assert all(row["median_ms"] > 0 for row in results["rows"])
-    stages = {stage for entry in results["split"] for stage in entry["forward_ms"]} | {
-        stage for entry in results["split"] for stage in entry["backward_ms"]}
-    assert {"im2col", "gemm", "col2im", "layout"} <= stages
-    assert results["settings"]["clock"] == "cpu" and results["settings"]["threads"] == 1
+    for row in timed.values():  # 2 rounds x 1 call, each round a process of its own
+        assert row["runs"] == 2 and 0 < row["min_ms"] <= row["median_ms"]
+    for impl, info in results["processes"].items():  # the worker had the threads it was given
+        assert info["threads"] == info["kernel_threads"] == 1 and info["backend"] == impl
+        assert all(lib["threads"] == 1 for lib in info["blas"])
+    stages = {stage for entry in results["split"] for stage in entry["forward_ms"]}
+    assert "layout" in stages and ({"sharded"} <= stages or {"im2col", "gemm"} <= stages)
     report = capsys.readouterr().out
-    assert "conv c backward" in report and "pool 3x3 s2 forward" in report and "time split" in report
+    assert "conv c backward" in report and "pool 3x3 s2 forward" in report and "1 thread(s) per process" in report
 
 
-@pytest.mark.parametrize("argv", [["--clock", "cpu"], ["--repeat", "0"], ["--scale", "2"], ["--threads", "0"]],
-                         ids=["cpu-clock-needs-one-thread", "repeat-0", "scale-above-1", "threads-0"])
+def test_bench_workers_run_in_fresh_processes_alternated(monkeypatch):
+    """Does every round start one fresh process per implementation, the first one rotating, with
+    every library's threads set in its environment?"""
+    from cs_convnet import bench
+
+    calls = []
+    real_run = subprocess.run
+
+    def fake_run(command, **kwargs):
+        if "--worker" not in command:  # not a worker (platform.platform() runs uname once, say)
+            return real_run(command, **kwargs)
+        spec = json.loads(command[-1])
+        env = kwargs["env"]
+        calls.append((spec["impl"], env["CS_CONVNET_THREADS"], env["OMP_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"],
+                      env.get("CS_CONVNET_BACKEND")))
+        answer = {"info": {"threads": 1}, "rows": [], "split": [], "memory": []}
+        return subprocess.CompletedProcess(command, 0, stdout=json.dumps(answer), stderr="")
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    bench.run(["numpy", "torch"], threads=1, rounds=3, repeat=1)
+    assert [impl for impl, *_ in calls] == ["numpy", "torch", "torch", "numpy", "numpy", "torch"]
+    assert {call[1:4] for call in calls} == {("1", "1", "1")}
+    # our backend is forced in our workers; PyTorch's keep the caller's environment
+    assert {impl: backend for impl, *_, backend in calls} == {"numpy": "numpy",
+                                                                "torch": os.environ.get("CS_CONVNET_BACKEND")}
+
+
+def test_bench_scaling_thread_counts_double_up_to_the_cores(monkeypatch):
+    """Does --scaling run T = 1, 2, 4, ... and end at the cores available?"""
+    from cs_convnet import bench
+
+    for cores, expected in [(1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]), (16, [1, 2, 4, 8, 16])]:
+        monkeypatch.setattr(bench, "available_cores", lambda cores=cores: list(range(cores)))
+        assert bench.default_thread_counts() == expected
+
+
+@pytest.mark.parametrize("argv", [["--rounds", "0"], ["--repeat", "0"], ["--scale", "2"], ["--threads", "0"],
+                                  ["--scaling", "--threads", "2"]],
+                         ids=["rounds-0", "repeat-0", "scale-above-1", "threads-0", "scaling-with-threads"])
 def test_bench_rejects_bad_options(argv, capsys):
     """Does the bench command exit with a usage error (status 2) on contradictory or out-of-range options?"""
     from cs_convnet import bench
@@ -481,15 +522,32 @@ def test_bench_rejects_bad_options(argv, capsys):
 
 
 def test_bench_measures_step_memory_and_naive_layers():
-    """Do the memory probes report a positive peak, and do naive rows get scaled from fewer images?"""
+    """Does a worker report a positive cold-step peak, and naive conv rows scaled from fewer images?"""
     from cs_convnet import bench
 
+    from threadpoolctl import threadpool_limits
+
     backend = fast_layers.BACKEND
-    probe = bench.step_memory_subprocess(backend, np.float32, 4)
-    assert probe["peak_bytes"] > 0 and probe["method"]
-    assert bench.step_memory_tracemalloc(np.float32, backend, 4) > 4 * 32 * 32 * 32 * 4  # at least conv's output
-    results = bench.run([np.float32], ["naive", backend], repeat=1, scale=0.04, memory=False, split=False,
-                        conv_cases=["a"], step=False)
-    naive = [row for row in results["rows"] if row["impl"] == "naive" and row["group"] == "conv"]
+    with threadpool_limits(limits=None):  # a worker limits BLAS's threads: give them back after
+        answer = bench.worker({"impl": backend, "threads": 1, "repeat": 1, "dtypes": ["float32"], "scale": 0.04,
+                               "cases": ["step"], "memory": True})
+        (probe,) = answer["memory"]
+        assert probe["peak_bytes"] > 0 and probe["method"]
+        answer = bench.worker({"impl": "naive", "threads": 1, "repeat": 1, "dtypes": ["float32"], "scale": 0.04,
+                               "cases": ["conv a"]})
+    naive = [row for row in answer["rows"] if row["group"] == "conv"]
     assert len(naive) == 2
     assert all(row["scaled_from_images"] == bench.NAIVE_IMAGES for row in naive)
+
+
+def test_bench_implementations_named_on_the_command_line_must_exist(monkeypatch):
+    """Does --impl keep the order given (once each), and refuse an implementation that is not installed?"""
+    import importlib.util
+
+    from cs_convnet import bench
+
+    assert bench.implementations(["numpy", "numpy"]) == ["numpy"]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="cannot time torch: not available here"):
+        bench.implementations(["numpy", "torch"])
+    assert "torch" not in bench.implementations()

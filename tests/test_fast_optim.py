@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 
 from conftest import DTYPE_IDS, FLOAT_DTYPES
-from cs_convnet import fast_optim, optim
+from cs_convnet import fast_optim, kernels, optim
 
-BACKENDS = ["numpy"] + (["cython"] if fast_optim._compiled is not None else [])
+BACKENDS = ["numpy"] + (["cython"] if "cython" in kernels.AVAILABLE_BACKENDS
+                         and kernels.compiled("adam_cython", "cython") is not None else [])
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-7), np.float64: dict(rtol=1e-12, atol=1e-15)}
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setattr(fast_optim, "_compiled", None)
-    return request.param
+def backend(request):
+    """The default backend for the test (CS_CONVNET_BACKEND's choice, as the fast Adam honours it)."""
+    with kernels.use_backend(request.param):
+        yield request.param
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=DTYPE_IDS)

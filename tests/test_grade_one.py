@@ -183,3 +183,22 @@ def test_the_grading_process_never_imports_the_submission(tmp_path):
     grade_one.grade(path, seed=3)
     loaded = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
     assert not [f for f in loaded if f.startswith(str(tmp_path)) or "cs-convnet-grade-" in f]
+
+
+@pytest.mark.parametrize("layout", ["empty", "one-level-too-deep"])
+def test_cli_prints_why_it_gave_zero(tmp_path, capsys, layout):
+    """Does `grade-one` print its notes under the score line, and name the folder to grade instead? (#11.7)"""
+    from autograder import cli
+
+    submission = tmp_path / "unzipped"
+    submission.mkdir()
+    if layout == "one-level-too-deep":
+        (submission / "ada" / "cs_convnet").mkdir(parents=True)
+        (submission / "ada" / "cs_convnet" / "layers.py").write_text(reference_files()["cs_convnet/layers.py"])
+    assert cli.main(["grade-one", str(submission), "--json", str(tmp_path / "report.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("0 / ") and "points" in lines[0]
+    assert "    note: cs_convnet/layers.py is missing from the submission: its functions count as not implemented" \
+        in lines[1:]
+    assert any("a cs_convnet folder is in ada/" in line for line in lines) == (layout == "one-level-too-deep")
+    assert json.loads((tmp_path / "report.json").read_text())["notes"] == [line[10:] for line in lines[1:]]

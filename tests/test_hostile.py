@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grade_one, sandbox
+from autograder import cgroups, grade_one, limits, sandbox
 from autograder.samples import reference_files, replace_function, write_submission
 
 LAYERS = "cs_convnet/layers.py"
@@ -311,11 +311,10 @@ def test_endless_loop_at_import_costs_only_that_file(tmp_path):
 
 
 def _pids_cgroup_available():
-    group = sandbox._make_cgroup()
-    if group is None:
-        return False
-    group.rmdir()
-    return True
+    group = cgroups.SandboxCgroup.create(limits.package().memory, limits.package().processes)
+    available = group.pids is not None
+    group.destroy()
+    return available
 
 
 @pytest.mark.skipif(not _pids_cgroup_available(), reason="no writable pids cgroup: a real fork bomb would be unsafe")

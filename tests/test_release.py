@@ -202,8 +202,8 @@ def test_zip_mirrors_the_folder_and_has_what_learners_need(edition):
     out = edition["output"]
     texts = _zip_texts(edition["zip"])
     in_zip = {name.split("/", 1)[1] for name in texts}
-    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != release.STAMP}
-    assert in_zip == on_disk
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert in_zip == on_disk and release.STAMP in in_zip
     for needed in ["README.md", "setup.py", "pyproject.toml", "cs_convnet/__init__.py", "cs_convnet/layers.py",
                    "cs_convnet/submission.py", "datasets/get_cifar10.py"]:
         assert needed in in_zip, needed
@@ -216,6 +216,34 @@ def test_zip_mirrors_the_folder_and_has_what_learners_need(edition):
     readme = texts[f"{release.ZIP_TOP}/README.md"]
     assert 'pip install -e ".[course]"' in readme and "cs-convnet submit" in readme
     assert "autograder" not in readme
+
+
+def test_student_pyproject_configures_no_missing_tests_folder(edition):
+    """Does the student pyproject.toml keep the build setup but drop pytest's settings for tests/?"""
+    import tomllib
+
+    shipped = tomllib.loads((edition["output"] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "pytest" not in shipped.get("tool", {})
+    assert not (edition["output"] / "tests").exists()
+    ours = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert shipped["build-system"] == ours["build-system"]
+    assert {k: v for k, v in ours.get("tool", {}).items() if k != "pytest"} == shipped.get("tool", {})
+
+
+def test_missing_kernels_hint_is_the_readmes_install_command(monkeypatch):
+    """Does the setup cell's "compiled kernels" warning suggest the install command of the students' README?"""
+    import re
+
+    from cs_convnet.kernels import backend
+
+    monkeypatch.setattr(backend, "_errors", {"im2col_cython": "No module named 'im2col_cython'"})
+    monkeypatch.delenv("CS_CONVNET_BACKEND", raising=False)
+    with pytest.warns(RuntimeWarning, match="compiled Cython kernels") as caught:
+        backend._initial_backend()
+    same_quotes = str.maketrans("'", '"')          # either quoting is the same shell command
+    commands = [c.translate(same_quotes) for c in re.findall(r"`(pip install[^`]*)`", str(caught[0].message))]
+    readme = (REPO / "assignments" / "student" / "README.md").read_text(encoding="utf-8").translate(same_quotes)
+    assert commands and all(command in readme for command in commands)
 
 
 def test_student_notebook_stubs_carry_their_hints(edition):

@@ -79,16 +79,28 @@ def fill(template, **values):
     return text
 
 
-def literal(array):
-    """Python source for a float64 array with every digit (round-trips exactly)."""
+def literal(array, digits=9, width=76):
+    """Python source for a float64 array that stays on screen: its values flat, to ``digits``
+    significant digits (far below the checks' 1e-7 tolerance), wrapped at ``width``
+    columns, then reshaped."""
     array = np.asarray(array, dtype=np.float64)
-    return f"np.array({array.tolist()!r})"
+    values = [f"{value:.{digits}g}" for value in array.ravel()]
+    lines, line = [], ""
+    for value in values:
+        if line and len(line) + len(value) + 2 > width:
+            lines.append(line + ",")
+            line = ""
+        line = f"{line}, {value}" if line else value
+    lines.append(line)
+    body = "\n    ".join(lines)
+    return f"np.array([\n    {body}]).reshape{array.shape}" if array.ndim > 1 else f"np.array([\n    {body}])"
 
 
 SETUP = '''
-# Setup: reload cs_convnet automatically when you edit its files.
+# Setup: reload cs_convnet automatically when you edit its files. Whole-module
+# reloads (--full) keep tracebacks pointing at the right lines of the edited file.
 %load_ext autoreload
-%autoreload 2
+%autoreload 2 --full
 
 import os
 import numpy as np
@@ -126,7 +138,9 @@ def _where(bad, shape):
 def check_close(name, got, expected, tol=1e-7, hint="", floor=1e-8):
     """Assert that array ``got`` equals ``expected`` up to relative error ``tol``.
 
-    The relative error of each entry is |got - expected| / max(floor, |got| + |expected|).
+    Diagnoses before it compares: a missing result, the shape, the dtype and
+    NaN/inf come first, then the values. The relative error of each entry is
+    |got - expected| / max(floor, |got| + |expected|).
     """
     hint = f" Hint: {hint}" if hint else ""
     if got is None:
@@ -134,8 +148,16 @@ def check_close(name, got, expected, tol=1e-7, hint="", floor=1e-8):
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape != expected.shape:
         raise AssertionError(f"{name} has shape {got.shape}, expected {expected.shape}.{hint}")
-    if not np.all(np.isfinite(got)):
-        raise AssertionError(f"{name} contains NaN or inf at {int(np.sum(~np.isfinite(got)))} entries.{hint}")
+    if np.issubdtype(expected.dtype, np.floating) and got.dtype != expected.dtype:
+        cause = ("an integer or boolean array cannot hold the results: make the output with np.zeros(shape) "
+                 "or .astype(float)" if not np.issubdtype(got.dtype, np.inexact) else
+                 "an intermediate array was made with another dtype: create arrays with dtype=x.dtype")
+        raise AssertionError(f"{name} has dtype {got.dtype}, expected {expected.dtype}: {cause}.{hint}")
+    finite = np.isfinite(got)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise AssertionError(f"{name} contains NaN or inf at {int(np.sum(~finite))} of {got.size} entries "
+                             f"(first at index {index}): look for a division by zero or an overflow.{hint}")
     error = np.abs(got - expected) / np.maximum(floor, np.abs(got) + np.abs(expected))
     bad = np.argwhere(error > tol)
     if len(bad):
@@ -143,6 +165,42 @@ def check_close(name, got, expected, tol=1e-7, hint="", floor=1e-8):
         raise AssertionError(
             f"{name}: {len(bad)} of {got.size} entries differ (largest relative error {error.max():.2e}, "
             f"tolerance {tol:.0e}); {where}: got {got[index]:.6g}, expected {expected[index]:.6g}.{hint}")
+
+
+class calling:
+    """``with calling("conv_forward_naive", x=x, w=w): ...`` runs your function and then checks
+    that it left its inputs unchanged; numpy's shape errors inside it come out in course terms."""
+
+    def __init__(self, function, hint="", **inputs):
+        self.function, self.hint, self.inputs = function, f" Hint: {hint}" if hint else "", inputs
+        self.copies = {name: np.array(value, copy=True) for name, value in inputs.items()}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is ValueError and "could not be broadcast" in str(error):
+            raise AssertionError(
+                f"{self.function} failed inside your code: numpy could not combine two arrays of different "
+                f"shapes ({error}). The traceback above shows the line; print the shapes of the arrays on it. "
+                f"In these layers it is usually a window cut short at the edge (missing padding, or slice "
+                f"bounds off by one) or height and width swapped.{self.hint}") from error
+        if kind is IndexError:
+            raise AssertionError(
+                f"{self.function} failed inside your code: an index ran past the end of an array ({error}). "
+                f"Check the loop bounds against the output size and the padding.{self.hint}") from error
+        if kind is not None:
+            return False
+        for name, before in self.copies.items():
+            after = np.asarray(self.inputs[name])
+            if after.shape != before.shape or not np.array_equal(after, before, equal_nan=True):
+                changed = after.size if after.shape != before.shape else int(np.sum(
+                    ~((after == before) | (np.isnan(after) & np.isnan(before)))))
+                raise AssertionError(
+                    f"{self.function} modified its input {name} in place ({changed} entries changed): the caller "
+                    f"still needs it. Work on a copy (np.pad, x.copy(), np.where return new arrays; "
+                    f"x[...] = and += on an input write into it).{self.hint}")
+        return False
 
 
 def answered(*names):

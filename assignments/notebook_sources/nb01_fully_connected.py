@@ -88,7 +88,8 @@ def cells():
     x = np.linspace(-0.1, 0.5, num=2 * 4 * 5 * 6).reshape(2, 4, 5, 6)
     w = np.linspace(-0.2, 0.3, num=120 * 3).reshape(120, 3)
     b = np.linspace(-0.3, 0.1, num=3)
-    out, _ = affine_forward(x, w, b)
+    with calling("affine_forward", x=x, w=w, b=b):
+        out, _ = affine_forward(x, w, b)
     check_close("affine_forward output", out, <<EXPECTED>>,
                 hint="reshape x to (N, D) with D = 4*5*6 before multiplying by w")
 
@@ -96,7 +97,8 @@ def cells():
     x, w, b = rng.standard_normal((5, 2, 3)), rng.standard_normal((6, 4)), rng.standard_normal(4)
     dout = rng.standard_normal((5, 4))
     _, cache = affine_forward(x, w, b)
-    dx, dw, db = affine_backward(dout, cache)
+    with calling("affine_backward", dout=dout, x=x, w=w):
+        dx, dw, db = affine_backward(dout, cache)
     check_gradient("dx", dx, eval_numerical_gradient_array(lambda x: affine_forward(x, w, b)[0], x, dout),
                    hint="dx = dout @ w.T, reshaped to x.shape")
     check_gradient("dw", dw, eval_numerical_gradient_array(lambda w: affine_forward(x, w, b)[0], w, dout),
@@ -109,12 +111,16 @@ def cells():
         D = int(np.prod(xshape[1:]))
         x, w, b = rng.standard_normal(xshape), rng.standard_normal((D, M)), rng.standard_normal(M)
         out, cache = affine_forward(x, w, b)
-        check_close("hidden affine forward", out, x.reshape(xshape[0], D) @ w + b)
+        check_close(f"hidden check: affine_forward output for a {x.shape} input", out, x.reshape(xshape[0], D) @ w + b,
+                    hint="reshape x to (N, D) whatever its number of dimensions")
         dout = rng.standard_normal(out.shape)
         dx, dw, db = affine_backward(dout, cache)
-        check_close("hidden dx", dx, (dout @ w.T).reshape(xshape))
-        check_close("hidden dw", dw, x.reshape(xshape[0], D).T @ dout)
-        check_close("hidden db", db, dout.sum(axis=0))
+        check_close(f"hidden check: affine_backward dx for a {x.shape} input", dx, (dout @ w.T).reshape(xshape),
+                    hint="dx = dout @ w.T, reshaped to x.shape")
+        check_close(f"hidden check: affine_backward dw for a {x.shape} input", dw, x.reshape(xshape[0], D).T @ dout,
+                    hint="dw = x.reshape(N, D).T @ dout")
+        check_close(f"hidden check: affine_backward db for a {x.shape} input", db, dout.sum(axis=0),
+                    hint="db sums dout over the N examples")
     ### END HIDDEN TESTS
     ''', EXPECTED=literal(_affine_case())))
 
@@ -131,7 +137,8 @@ def cells():
     from cs_convnet.layers import relu_backward, relu_forward
 
     x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
-    out, _ = relu_forward(x)
+    with calling("relu_forward", x=x):
+        out, _ = relu_forward(x)
     check_close("relu_forward output", out, np.where(x > 0, x, 0.0), hint="max(0, x) elementwise")
 
     rng = np.random.default_rng(1)
@@ -139,15 +146,19 @@ def cells():
     dout = rng.standard_normal((4, 6))
     _, cache = relu_forward(x)
     dx_num = eval_numerical_gradient_array(lambda x: relu_forward(x)[0], x, dout)
-    check_gradient("relu_backward dx", relu_backward(dout, cache), dx_num,
+    with calling("relu_backward", dout=dout, x=x):
+        dx = relu_backward(dout, cache)
+    check_gradient("relu_backward dx", dx, dx_num,
                    hint="mask dout with x > 0, where x is the cached *input* (not dout > 0)")
     print("ReLU: forward and backward checks passed")
     ### BEGIN HIDDEN TESTS
     x = rng.standard_normal((2, 3, 4, 5))
     dout = rng.standard_normal(x.shape)
     out, cache = relu_forward(x)
-    check_close("hidden relu forward", out, np.maximum(x, 0))
-    check_close("hidden relu backward", relu_backward(dout, cache), dout * (x > 0))
+    check_close(f"hidden check: relu_forward output for a {x.shape} input", out, np.maximum(x, 0),
+                hint="max(0, x) elementwise, for inputs of any number of dimensions")
+    check_close(f"hidden check: relu_backward dx for a {x.shape} input", relu_backward(dout, cache), dout * (x > 0),
+                hint="mask dout with x > 0, for inputs of any number of dimensions")
     ### END HIDDEN TESTS
     ''')
 
@@ -177,7 +188,8 @@ def cells():
     x = np.linspace(-2.0, 3.0, num=5 * 4).reshape(5, 4) ** 2 / 3
     y = np.array([0, 3, 1, 2, 3])
     for name, loss_fn, expected in [("svm_loss", svm_loss, <<SVM>>), ("softmax_loss", softmax_loss, <<SOFTMAX>>)]:
-        loss, dx = loss_fn(x, y)
+        with calling(name, x=x, y=y):
+            loss, dx = loss_fn(x, y)
         check_close(f"{name} value", loss, expected, hint="average over the N examples")
         dx_num = eval_numerical_gradient(lambda x: loss_fn(x, y)[0], x, verbose=False)
         check_gradient(f"{name} dx", dx, dx_num)
@@ -185,8 +197,12 @@ def cells():
     rng = np.random.default_rng(2)
     small = 0.001 * rng.standard_normal((50, 10))
     labels = rng.integers(10, size=50)
-    assert abs(svm_loss(small, labels)[0] - 9) < 0.05, "svm_loss of tiny scores should be close to C - 1 = 9"
-    assert abs(softmax_loss(small, labels)[0] - np.log(10)) < 0.05, "softmax_loss of tiny scores should be close to log(10)"
+    with calling("svm_loss", x=small, y=labels):
+        small_svm = svm_loss(small, labels)[0]
+    with calling("softmax_loss", x=small, y=labels):
+        small_softmax = softmax_loss(small, labels)[0]
+    assert abs(small_svm - 9) < 0.05, "svm_loss of tiny scores should be close to C - 1 = 9"
+    assert abs(small_softmax - np.log(10)) < 0.05, "softmax_loss of tiny scores should be close to log(10)"
     big_loss, big_dx = softmax_loss(1000 * x, y)
     assert np.isfinite(big_loss) and np.all(np.isfinite(big_dx)), \
         "softmax_loss overflows on large scores: subtract each row's maximum before np.exp"
@@ -196,11 +212,12 @@ def cells():
     y = rng.integers(3, size=7)
     for loss_fn in (svm_loss, softmax_loss):
         loss, dx = loss_fn(x, y)
-        check_gradient("hidden loss dx", dx, eval_numerical_gradient(lambda x: loss_fn(x, y)[0], x, verbose=False))
+        check_gradient(f"hidden check: {loss_fn.__name__} dx", dx,
+                       eval_numerical_gradient(lambda x: loss_fn(x, y)[0], x, verbose=False))
     p = np.exp(x - x.max(axis=1, keepdims=True)); p /= p.sum(axis=1, keepdims=True)
-    check_close("hidden softmax value", softmax_loss(x, y)[0], -np.log(p[np.arange(7), y]).mean())
+    check_close("hidden check: softmax_loss value", softmax_loss(x, y)[0], -np.log(p[np.arange(7), y]).mean())
     m = np.maximum(0, x - x[np.arange(7), y][:, None] + 1); m[np.arange(7), y] = 0
-    check_close("hidden svm value", svm_loss(x, y)[0], m.sum() / 7)
+    check_close("hidden check: svm_loss value", svm_loss(x, y)[0], m.sum() / 7)
     ### END HIDDEN TESTS
     ''', SVM=repr(svm_loss(x_scores, y_scores)[0]), SOFTMAX=repr(softmax_loss(x_scores, y_scores)[0])))
 
@@ -283,10 +300,15 @@ def cells():
 
     w0 = np.linspace(-0.4, 0.6, num=20).reshape(4, 5)
     dw0 = np.linspace(-0.6, 0.4, num=20).reshape(4, 5)
-    cases = {"sgd_momentum": ({"learning_rate": 1e-1, "momentum": 0.9}, <<MOMENTUM>>, "v = momentum * v - learning_rate * dw; w = w + v"),
-             "rmsprop": ({"learning_rate": 1e-2, "decay_rate": 0.99}, <<RMSPROP>>, "keep cache in config and update it every step"),
-             "adam": ({"learning_rate": 1e-2}, <<ADAM>>, "increment t before the bias correction; the first step uses t = 1")}
-    for rule, (config, expected, hint) in cases.items():
+    cases = {"sgd_momentum": ({"learning_rate": 1e-1, "momentum": 0.9}, "v = momentum * v - learning_rate * dw; w = w + v"),
+             "rmsprop": ({"learning_rate": 1e-2, "decay_rate": 0.99}, "keep cache in config and update it every step"),
+             "adam": ({"learning_rate": 1e-2}, "increment t before the bias correction; the first step uses t = 1")}
+    expected_w = {}
+    expected_w["sgd_momentum"] = <<MOMENTUM>>
+    expected_w["rmsprop"] = <<RMSPROP>>
+    expected_w["adam"] = <<ADAM>>
+    for rule, (config, hint) in cases.items():
+        expected = expected_w[rule]
         w = w0.copy()
         for step in range(3):
             w, config = getattr(optim, rule)(w, dw0 * (1 + w), config)
@@ -301,14 +323,17 @@ def cells():
     for t, dw in enumerate(dws, start=1):
         wm_next, cm = optim.sgd_momentum(wm, dw, cm)
         v = 0.5 * v - 0.05 * dw; wm = wm + v
-        check_close("hidden momentum", wm_next, wm)
+        check_close("hidden check: sgd_momentum after several steps", wm_next, wm,
+                    hint="v = momentum * v - learning_rate * dw; w = w + v, with v kept in the config")
         wr_next, cr = optim.rmsprop(wr, dw, cr)
         cache = 0.9 * cache + 0.1 * dw ** 2; wr = wr - 0.01 * dw / (np.sqrt(cache) + 1e-8)
-        check_close("hidden rmsprop", wr_next, wr)
+        check_close("hidden check: rmsprop after several steps", wr_next, wr,
+                    hint="the running cache of squared gradients is kept in the config between steps")
         wa_next, ca = optim.adam(wa, dw, ca)
         m = 0.8 * m + 0.2 * dw; s = 0.95 * s + 0.05 * dw ** 2
         wa = wa - 0.02 * (m / (1 - 0.8 ** t)) / (np.sqrt(s / (1 - 0.95 ** t)) + 1e-8)
-        check_close("hidden adam", wa_next, wa)
+        check_close("hidden check: adam after several steps", wa_next, wa,
+                    hint="m and v are kept in the config; bias-correct with 1 - beta**t, t counting from 1")
     ### END HIDDEN TESTS
     ''', MOMENTUM=expected["sgd_momentum"], RMSPROP=expected["rmsprop"], ADAM=expected["adam"]))
 
@@ -331,7 +356,8 @@ def cells():
     N, D, C = 3, 7, 10
     X, y = rng.standard_normal((N, D)), rng.integers(C, size=N)
     model = FullyConnectedNet([8, 6], input_dim=D, num_classes=C, weight_scale=1e-3, dtype=np.float64, seed=0)
-    loss, _ = model.loss(X, y)
+    with calling("FullyConnectedNet.loss", X=X, y=y):
+        loss, _ = model.loss(X, y)
     assert abs(loss - np.log(C)) < 0.1, \
         f"initial loss {loss:.4f} is not close to log(10) = {np.log(C):.4f}: check the softmax and the forward pass"
     for reg in [0.0, 3.14]:
@@ -350,7 +376,8 @@ def cells():
     loss, grads = model.loss(X, y)
     for name in sorted(model.params):
         numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
-        check_gradient(f"hidden {name}", grads[name], numeric, tol=1e-5)
+        check_gradient(f"hidden check: FullyConnectedNet gradient {name} (with regularisation)", grads[name], numeric,
+                       tol=1e-5, hint="add reg * W to each weight's gradient (the loss adds 0.5 * reg * sum(W**2))")
     ### END HIDDEN TESTS
     ''')
 
@@ -384,7 +411,10 @@ def cells():
     solver = Solver(model, small, update_rule="sgd_momentum", optim_config={"learning_rate": 5e-2},
                     num_epochs=40, batch_size=10, verbose=False, progress=False, seed=1)
     solver.train()
-    assert solver.train_acc_history[-1] >= 0.9
+    assert solver.train_acc_history[-1] >= 0.9, (
+        f"hidden check: a second network (other width and seed) reached only {solver.train_acc_history[-1]:.0%} "
+        f"training accuracy on the small set, expected at least 90%: check the updates with other learning rates "
+        f"and weight scales")
     ### END HIDDEN TESTS
     ''')
 

@@ -148,17 +148,17 @@ def cells():
     else:
         raise AssertionError("output_size(10, 3, 2, 0) must raise ValueError: (10 - 3)/2 + 1 = 4.5 is not a whole number")
     ### BEGIN HIDDEN TESTS
-    assert output_size(32, 5, 1, 2) == 32
-    assert output_size(7, 7, 1, 0) == 1
-    assert output_size(224, 3, 1, 1) == 224
-    assert output_size(13, 3, 3, 1) == 5
-    for bad in [(4, 5, 1, 0), (12, 4, 3, 1)]:
+    for case, args, expected in [("padding that keeps the size", (32, 5, 1, 2), 32), ("a filter as large as the input", (7, 7, 1, 0), 1),
+                                 ("3x3 filters with padding 1", (224, 3, 1, 1), 224), ("a stride of 3 with padding", (13, 3, 3, 1), 5)]:
+        got = output_size(*args)
+        assert got == expected, f"hidden check: output_size is wrong for {case} (got {got!r}); apply (W - F + 2P)/S + 1 as it is"
+    for case, args in [("a filter larger than the input", (4, 5, 1, 0)), ("windows that do not tile the padded input", (12, 4, 3, 1))]:
         try:
-            output_size(*bad)
+            output_size(*args)
         except ValueError:
             pass
         else:
-            raise AssertionError(f"output_size{bad} must raise ValueError")
+            raise AssertionError(f"hidden check: output_size must raise ValueError for {case}")
     ### END HIDDEN TESTS
     ''')
 
@@ -227,7 +227,7 @@ def cells():
     integers (you may write them as expressions such as `55 * 55 * 96`).
 
     * `alexnet_neurons`: neurons in AlexNet's first conv layer output;
-    * `weights_per_neuron`: parameters (weights and bias) of one neuron;
+    * `params_per_neuron`: parameters of one neuron, its weights *and* its bias;
     * `params_without_sharing`, `params_with_sharing`: parameters of the layer without and with sharing;
     * `layer_output_shape`: the output (height, width, depth) of a conv layer with 10 filters of size 5×5, stride 1 and padding 2 on a 32×32×3 input;
     * `layer_params`: that layer's number of parameters (weights and biases).
@@ -235,28 +235,29 @@ def cells():
     c.solution("inline-sharing", r'''
     ### BEGIN SOLUTION
     alexnet_neurons = 55 * 55 * 96
-    weights_per_neuron = 11 * 11 * 3 + 1
-    params_without_sharing = alexnet_neurons * weights_per_neuron
-    params_with_sharing = 96 * weights_per_neuron
+    params_per_neuron = 11 * 11 * 3 + 1
+    params_without_sharing = alexnet_neurons * params_per_neuron
+    params_with_sharing = 96 * params_per_neuron
     layer_output_shape = (32, 32, 10)
     layer_params = 10 * (5 * 5 * 3 + 1)
     ### END SOLUTION
-    ''', hint="assign the six numbers of inline question 1 (alexnet_neurons, weights_per_neuron, ...)")
+    ''', hint="assign the six numbers of inline question 1 (alexnet_neurons, params_per_neuron, ...)")
     c.tests("inline-sharing-tests", 3, r'''
-    answered("alexnet_neurons", "weights_per_neuron", "params_without_sharing", "params_with_sharing",
+    answered("alexnet_neurons", "params_per_neuron", "params_without_sharing", "params_with_sharing",
              "layer_output_shape", "layer_params")
-    for name in ["alexnet_neurons", "weights_per_neuron", "params_without_sharing", "params_with_sharing", "layer_params"]:
+    for name in ["alexnet_neurons", "params_per_neuron", "params_without_sharing", "params_with_sharing", "layer_params"]:
         assert isinstance(globals()[name], (int, np.integer)), f"{name} should be an integer, got {globals()[name]!r}"
-    assert params_without_sharing == alexnet_neurons * weights_per_neuron, \
-        "without sharing, every neuron has its own weights_per_neuron parameters"
+    assert params_without_sharing == alexnet_neurons * params_per_neuron, \
+        "without sharing, every neuron has its own params_per_neuron parameters"
     assert len(layer_output_shape) == 3, "layer_output_shape is (height, width, depth)"
     ### BEGIN HIDDEN TESTS
-    assert alexnet_neurons == 290400
-    assert weights_per_neuron == 364
-    assert params_without_sharing == 105705600
-    assert params_with_sharing == 34944
-    assert tuple(layer_output_shape) == (32, 32, 10)
-    assert layer_params == 760
+    assert alexnet_neurons == 290400, f"alexnet_neurons = {alexnet_neurons} is wrong: count every number of the 55x55x96 output"
+    assert params_per_neuron == 364, f"params_per_neuron = {params_per_neuron} is wrong: one neuron's 11x11x3 weights, plus its bias"
+    assert params_without_sharing == 105705600, f"params_without_sharing = {params_without_sharing} is wrong: every neuron has its own parameters"
+    assert params_with_sharing == 34944, f"params_with_sharing = {params_with_sharing} is wrong: one set of parameters per filter (depth slice)"
+    assert tuple(layer_output_shape) == (32, 32, 10), \
+        f"layer_output_shape = {layer_output_shape} is wrong: apply (W - F + 2P)/S + 1 to height and width; the depth is the number of filters"
+    assert layer_params == 760, f"layer_params = {layer_params} is wrong: each of the 10 filters has 5x5x3 weights and one bias"
     ### END HIDDEN TESTS
     ''')
 
@@ -284,13 +285,15 @@ def cells():
     x = np.linspace(-0.1, 0.5, num=2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
     w = np.linspace(-0.2, 0.3, num=3 * 3 * 4 * 4).reshape(3, 3, 4, 4)
     b = np.linspace(-0.1, 0.2, num=3)
-    out, _ = conv_forward_naive(x, w, b, {"stride": 2, "pad": 1})
+    with calling("conv_forward_naive", x=x, w=w, b=b):
+        out, _ = conv_forward_naive(x, w, b, {"stride": 2, "pad": 1})
     check_close("conv_forward_naive output (stride 2, pad 1)", out, <<EXPECTED_SQUARE>>,
                 hint="pad with zeros on both sides, then step the window by the stride")
 
     x = np.linspace(-1.0, 1.0, num=1 * 2 * 5 * 7).reshape(1, 2, 5, 7)
     w = np.linspace(0.5, -0.5, num=2 * 2 * 3 * 2).reshape(2, 2, 3, 2)
-    out, _ = conv_forward_naive(x, w, np.array([0.1, -0.3]), {"stride": 1, "pad": 0})
+    with calling("conv_forward_naive", x=x, w=w):
+        out, _ = conv_forward_naive(x, w, np.array([0.1, -0.3]), {"stride": 1, "pad": 0})
     check_close("conv_forward_naive output (5x7 input, 3x2 filters)", out, <<EXPECTED_RECT>>,
                 hint="H and W, HH and WW are different here: check which is which")
     print("conv_forward_naive: both checks passed")
@@ -301,8 +304,9 @@ def cells():
                                        ((2, 1, 8, 8), (3, 1, 4, 4), 2, 3)]:
         x, w, b = rng.standard_normal(shape), rng.standard_normal(wshape), rng.standard_normal(wshape[0])
         out, _ = conv_forward_naive(x, w, b, {"stride": stride, "pad": pad})
-        check_close(f"conv forward {shape} * {wshape}, stride {stride}, pad {pad}", out,
-                    _reference_conv(x, w, b, stride, pad))
+        check_close(f"hidden check: conv_forward_naive output for a {x.shape} input and {w.shape} filters", out,
+                    _reference_conv(x, w, b, stride, pad),
+                    hint="the hidden tests use non-square inputs and filters, strides above 1 and padding up to 3")
     ### END HIDDEN TESTS
     ''', EXPECTED_SQUARE=literal(_visible_conv_case()), EXPECTED_RECT=literal(_visible_conv_case_rect()),
         REFERENCE=REFERENCE_CONV))
@@ -387,7 +391,8 @@ def cells():
     dw_num = eval_numerical_gradient_array(lambda w: conv_forward_naive(x, w, b, conv_param)[0], w, dout)
     db_num = eval_numerical_gradient_array(lambda b: conv_forward_naive(x, w, b, conv_param)[0], b, dout)
     _, cache = conv_forward_naive(x, w, b, conv_param)
-    dx, dw, db = conv_backward_naive(dout, cache)
+    with calling("conv_backward_naive", dout=dout, x=x, w=w):
+        dx, dw, db = conv_backward_naive(dout, cache)
     check_gradient("db", db, db_num, hint="db[f] is the sum of dout[:, f] over images and positions")
     check_gradient("dw", dw, dw_num, hint="accumulate dout[n, f, i, j] * window into dw[f] (+=, not =)")
     check_gradient("dx", dx, dx_num, hint="accumulate into a padded dx, then crop the padding away")
@@ -399,9 +404,13 @@ def cells():
         out, cache = conv_forward_naive(x, w, b, conv_param)
         dout = rng.standard_normal(out.shape)
         dx, dw, db = conv_backward_naive(dout, cache)
-        check_gradient("hidden dx", dx, eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, conv_param)[0], x, dout))
-        check_gradient("hidden dw", dw, eval_numerical_gradient_array(lambda w: conv_forward_naive(x, w, b, conv_param)[0], w, dout))
-        check_gradient("hidden db", db, eval_numerical_gradient_array(lambda b: conv_forward_naive(x, w, b, conv_param)[0], b, dout))
+        where = f"for a {x.shape} input and {w.shape} filters with a stride above 1"
+        check_gradient(f"hidden check: conv_backward_naive db {where}", db, eval_numerical_gradient_array(lambda b: conv_forward_naive(x, w, b, conv_param)[0], b, dout),
+                       hint="db[f] is the sum of dout[:, f] over images and positions")
+        check_gradient(f"hidden check: conv_backward_naive dw {where}", dw, eval_numerical_gradient_array(lambda w: conv_forward_naive(x, w, b, conv_param)[0], w, dout),
+                       hint="windows start at i*stride and j*stride, in the backward pass too")
+        check_gradient(f"hidden check: conv_backward_naive dx {where}", dx, eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, conv_param)[0], x, dout),
+                       hint="windows start at i*stride and j*stride; crop the padding (which may be 0) at the end")
     ### END HIDDEN TESTS
     ''')
 
@@ -423,8 +432,10 @@ def cells():
     and why a "transposed convolution" layer is the backward pass of a convolution.
 
     Write `conv_dx_via_forward(dout, w, pad)` that computes $\partial L/\partial x$ for a
-    **stride-1** convolution by calling `conv_forward_naive` once. (Assume square
-    padding that leaves $HH - 1 - P \ge 0$.)
+    **stride-1** convolution by calling `conv_forward_naive` once. The filters
+    need not be square: pad the rows of `dout` by $HH - 1 - P$ and its columns
+    by $WW - 1 - P$ (the second check and the hidden tests use non-square
+    filters). You may assume $P \le HH - 1$ and $P \le WW - 1$.
     """)
     c.solution("dx-via-forward", r'''
     from cs_convnet.layers import conv_forward_naive
@@ -438,7 +449,7 @@ def cells():
         dx, _ = conv_forward_naive(padded, np.ascontiguousarray(flipped), np.zeros(C), {"stride": 1, "pad": 0})
         return dx
         ### END SOLUTION
-    ''', hint="write conv_dx_via_forward: pad dout by HH-1-pad, flip w in both spatial axes, swap its first two axes, call conv_forward_naive")
+    ''', hint="write conv_dx_via_forward: pad dout by HH-1-pad rows and WW-1-pad columns, flip w in both spatial axes, swap its first two axes, call conv_forward_naive")
     c.tests("dx-via-forward-tests", 3, r'''
     from cs_convnet.layers import conv_forward_naive
 
@@ -446,15 +457,26 @@ def cells():
     x, w, b = rng.standard_normal((2, 3, 6, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     dout = rng.standard_normal((2, 4, 6, 7))
     dx_num = eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})[0], x, dout)
-    check_gradient("conv_dx_via_forward(dout, w, pad=1)", conv_dx_via_forward(dout, w, 1), dx_num,
+    with calling("conv_dx_via_forward", dout=dout, w=w):
+        dx = conv_dx_via_forward(dout, w, 1)
+    check_gradient("conv_dx_via_forward(dout, w, pad=1)", dx, dx_num,
                    hint="flip both spatial axes (w[:, :, ::-1, ::-1]) and swap the filter and channel axes")
+
+    x, w, b = rng.standard_normal((1, 2, 5, 8)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    dout = rng.standard_normal((1, 3, 3, 7))
+    dx_num = eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})[0], x, dout)
+    with calling("conv_dx_via_forward", dout=dout, w=w):
+        dx = conv_dx_via_forward(dout, w, 0)
+    check_gradient("conv_dx_via_forward(dout, w, pad=0) with 3x2 filters", dx, dx_num,
+                   hint="pad the rows of dout by HH-1-pad and its columns by WW-1-pad")
     print("conv_dx_via_forward: the backward pass really is a convolution")
     ### BEGIN HIDDEN TESTS
-    x, w, b = rng.standard_normal((1, 2, 5, 8)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
-    out, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})
+    x, w, b = rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
+    out, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
     dout = rng.standard_normal(out.shape)
-    dx_num = eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})[0], x, dout)
-    check_gradient("hidden conv_dx_via_forward pad 0", conv_dx_via_forward(dout, w, 0), dx_num)
+    dx_num = eval_numerical_gradient_array(lambda x: conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})[0], x, dout)
+    check_gradient("hidden check: conv_dx_via_forward(dout, w, pad=1) with 2x3 filters", conv_dx_via_forward(dout, w, 1), dx_num,
+                   hint="pad the rows of dout by HH-1-pad and its columns by WW-1-pad")
     ### END HIDDEN TESTS
     ''')
 

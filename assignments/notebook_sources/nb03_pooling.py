@@ -80,7 +80,8 @@ def cells():
     from cs_convnet.layers import max_pool_forward_naive
 
     x = np.linspace(-0.3, 0.4, num=2 * 3 * 4 * 6).reshape(2, 3, 4, 6) ** 3 - np.linspace(0, 0.1, 6)
-    out, _ = max_pool_forward_naive(x, {"pool_height": 2, "pool_width": 3, "stride": 1})
+    with calling("max_pool_forward_naive", x=x):
+        out, _ = max_pool_forward_naive(x, {"pool_height": 2, "pool_width": 3, "stride": 1})
     check_close("max_pool_forward_naive output (2x3 windows, stride 1)", out, <<EXPECTED>>,
                 hint="each output is the max of x[:, :, i*stride:i*stride+pool_height, j*stride:j*stride+pool_width]")
     print("max_pool_forward_naive: check passed")
@@ -90,7 +91,9 @@ def cells():
     for shape, ph, pw, stride in [((1, 2, 7, 9), 3, 3, 2), ((3, 1, 6, 4), 2, 2, 2), ((2, 2, 9, 5), 3, 2, 3)]:
         x = rng.standard_normal(shape)
         out, _ = max_pool_forward_naive(x, {"pool_height": ph, "pool_width": pw, "stride": stride})
-        check_close(f"max pool {shape} {ph}x{pw}/{stride}", out, _reference_pool(x, ph, pw, stride, np.max))
+        check_close(f"hidden check: max_pool_forward_naive output for a {x.shape} input", out,
+                    _reference_pool(x, ph, pw, stride, np.max),
+                    hint="the hidden tests use square and non-square windows, with strides that differ from the window size")
     ### END HIDDEN TESTS
     ''', EXPECTED=literal(max_pool_forward_naive(_visible_x(), {"pool_height": 2, "pool_width": 3, "stride": 1})[0]),
         REFERENCE=REFERENCE_POOL))
@@ -125,7 +128,9 @@ def cells():
     dout = rng.standard_normal((2, 3, 3, 4))
     dx_num = eval_numerical_gradient_array(lambda x: max_pool_forward_naive(x, pool_param)[0], x, dout)
     _, cache = max_pool_forward_naive(x, pool_param)
-    check_gradient("max_pool_backward_naive dx", max_pool_backward_naive(dout, cache), dx_num,
+    with calling("max_pool_backward_naive", dout=dout, x=x):
+        dx = max_pool_backward_naive(dout, cache)
+    check_gradient("max_pool_backward_naive dx", dx, dx_num,
                    hint="send dout[n, c, i, j] to the position of the window's maximum and nothing elsewhere")
 
     tie = np.zeros((1, 1, 2, 2))
@@ -141,11 +146,14 @@ def cells():
         out, cache = max_pool_forward_naive(x, param)
         dout = rng.standard_normal(out.shape)
         dx_num = eval_numerical_gradient_array(lambda x: max_pool_forward_naive(x, param)[0], x, dout)
-        check_gradient(f"hidden max pool backward {shape}", max_pool_backward_naive(dout, cache), dx_num)
+        check_gradient(f"hidden check: max_pool_backward_naive dx for a {x.shape} input", max_pool_backward_naive(dout, cache),
+                       dx_num, hint="windows may overlap and be non-square: add (+=) into dx at each window's maximum")
     x = np.ones((1, 1, 5, 5))
     _, cache = max_pool_forward_naive(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
     expected = np.zeros((1, 1, 5, 5)); expected[0, 0, :4:2, :4:2] = 1.0
-    check_close("hidden overlapping ties", max_pool_backward_naive(np.ones((1, 1, 2, 2)), cache), expected)
+    check_close("hidden check: max_pool_backward_naive dx with ties in overlapping windows",
+                max_pool_backward_naive(np.ones((1, 1, 2, 2)), cache), expected,
+                hint="each window sends its gradient to its first maximum (np.argmax); overlapping windows add up")
     ### END HIDDEN TESTS
     ''')
 
@@ -190,8 +198,9 @@ def cells():
     assert len(pooled_shape) == 3, "pooled_shape is (height, width, depth)"
     assert isinstance(pool_params, (int, np.integer)), "pool_params is a number of parameters (an int)"
     ### BEGIN HIDDEN TESTS
-    assert tuple(pooled_shape) == (27, 27, 96)
-    assert pool_params == 0
+    assert tuple(pooled_shape) == (27, 27, 96), \
+        f"pooled_shape = {pooled_shape} is wrong: apply (W - F)/S + 1 to height and width; pooling keeps the depth"
+    assert pool_params == 0, f"pool_params = {pool_params} is wrong: what does a max over a window need to learn?"
     ### END HIDDEN TESTS
     ''')
 
@@ -211,7 +220,8 @@ def cells():
     from cs_convnet.layers import avg_pool_backward_naive, avg_pool_forward_naive
 
     x = np.linspace(-0.3, 0.4, num=2 * 3 * 4 * 6).reshape(2, 3, 4, 6) ** 3 - np.linspace(0, 0.1, 6)
-    out, _ = avg_pool_forward_naive(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    with calling("avg_pool_forward_naive", x=x):
+        out, _ = avg_pool_forward_naive(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
     check_close("avg_pool_forward_naive output (2x2, stride 2)", out, <<EXPECTED>>,
                 hint="the mean of each window over its two spatial axes")
 
@@ -221,7 +231,9 @@ def cells():
     dout = rng.standard_normal((2, 2, 2, 3))
     dx_num = eval_numerical_gradient_array(lambda x: avg_pool_forward_naive(x, pool_param)[0], x, dout)
     _, cache = avg_pool_forward_naive(x, pool_param)
-    check_gradient("avg_pool_backward_naive dx (overlapping 3x3, stride 2)", avg_pool_backward_naive(dout, cache),
+    with calling("avg_pool_backward_naive", dout=dout, x=x):
+        dx = avg_pool_backward_naive(dout, cache)
+    check_gradient("avg_pool_backward_naive dx (overlapping 3x3, stride 2)", dx,
                    dx_num, hint="each input of a window gets dout / (pool_height * pool_width); overlaps add up")
     print("average pooling: both checks passed")
     ### BEGIN HIDDEN TESTS
@@ -230,10 +242,12 @@ def cells():
         x = rng.standard_normal(shape)
         param = {"pool_height": ph, "pool_width": pw, "stride": stride}
         out, cache = avg_pool_forward_naive(x, param)
-        check_close(f"hidden avg pool {shape}", out, _reference_pool(x, ph, pw, stride, np.mean))
+        check_close(f"hidden check: avg_pool_forward_naive output for a {x.shape} input", out,
+                    _reference_pool(x, ph, pw, stride, np.mean), hint="the hidden tests use non-square windows")
         dout = rng.standard_normal(out.shape)
         dx_num = eval_numerical_gradient_array(lambda x: avg_pool_forward_naive(x, param)[0], x, dout)
-        check_gradient(f"hidden avg pool backward {shape}", avg_pool_backward_naive(dout, cache), dx_num)
+        check_gradient(f"hidden check: avg_pool_backward_naive dx for a {x.shape} input", avg_pool_backward_naive(dout, cache),
+                       dx_num, hint="each input of a window gets dout / (pool_height * pool_width); overlaps add up")
     ### END HIDDEN TESTS
     ''', EXPECTED=literal(avg_pool_forward_naive(_visible_x(), {"pool_height": 2, "pool_width": 2, "stride": 2})[0]),
         REFERENCE=REFERENCE_POOL))

@@ -88,20 +88,25 @@ def cells():
     w = rng.standard_normal((4, 3, 3, 5))
     b = rng.standard_normal(4)
     conv_param = {"stride": 2, "pad": 1}
-    cols = im2col_numpy(x, 3, 5, 2, 1)
+    with calling("im2col_numpy", x=x):
+        cols = im2col_numpy(x, 3, 5, 2, 1)
     assert cols.shape == (3 * 3 * 5, 2 * 4 * 4), \
         f"cols has shape {cols.shape}, expected (C*HH*WW, N*H'*W') = (45, 32) for H' = (7 - 3 + 2)/2 + 1 = 4, W' = 4"
     for backend in fast_layers.AVAILABLE_BACKENDS:
         expected, _ = fast_layers.conv_forward_fast(x, w, b, conv_param, backend=backend)
-        check_close(f"conv through im2col_numpy vs the {backend} fast layer", conv_forward_im2col(x, w, b, conv_param),
-                    expected, hint="rows ordered (c, i, j) like w.reshape(F, -1); columns ordered (n, y, x)")
+        with calling("conv_forward_im2col", x=x, w=w, b=b):
+            out = conv_forward_im2col(x, w, b, conv_param)
+        check_close(f"conv through im2col_numpy vs the {backend} fast layer", out, expected,
+                    hint="rows ordered (c, i, j) like w.reshape(F, -1); columns ordered (n, y, x)")
     print(f"im2col_numpy agrees with the fast layers ({', '.join(fast_layers.AVAILABLE_BACKENDS)})")
     ### BEGIN HIDDEN TESTS
     for shape, wshape, stride, pad in [((1, 2, 9, 6), (3, 2, 2, 2), 3, 1), ((3, 1, 6, 6), (2, 1, 4, 4), 2, 3),
                                        ((2, 4, 5, 7), (5, 4, 1, 3), 1, 0)]:
         x, w, b = rng.standard_normal(shape), rng.standard_normal(wshape), rng.standard_normal(wshape[0])
         expected, _ = fast_layers.conv_forward_fast(x, w, b, {"stride": stride, "pad": pad}, backend="numpy")
-        check_close(f"hidden im2col {shape} {wshape}", conv_forward_im2col(x, w, b, {"stride": stride, "pad": pad}), expected)
+        check_close(f"hidden check: conv_forward_im2col output for a {x.shape} input and {w.shape} filters",
+                    conv_forward_im2col(x, w, b, {"stride": stride, "pad": pad}), expected,
+                    hint="the hidden tests use non-square inputs and filters, 1x3 filters among them, strides 1 to 3 and padding up to 3")
     ### END HIDDEN TESTS
     ''')
 
@@ -173,9 +178,11 @@ def cells():
     assert alexnet_cols_bytes == 4 * alexnet_cols_shape[0] * alexnet_cols_shape[1], \
         "a float32 takes 4 bytes: bytes = 4 * rows * columns"
     ### BEGIN HIDDEN TESTS
-    assert tuple(alexnet_cols_shape) == (363, 3025)
-    assert alexnet_cols_bytes == 4392300
-    assert abs(alexnet_blowup - 1098075 / 154587) < 1e-3
+    assert tuple(alexnet_cols_shape) == (363, 3025), \
+        f"alexnet_cols_shape = {alexnet_cols_shape} is wrong: one row per weight of a filter, one column per output position"
+    assert alexnet_cols_bytes == 4392300, f"alexnet_cols_bytes = {alexnet_cols_bytes} is wrong: 4 bytes per entry of cols"
+    assert abs(alexnet_blowup - 1098075 / 154587) < 1e-3, \
+        f"alexnet_blowup = {alexnet_blowup} is wrong: entries of cols divided by entries of the 227x227x3 image"
     ### END HIDDEN TESTS
     ''')
     c.code(r'''

@@ -66,7 +66,9 @@ def cells():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 3, 32, 32)), rng.integers(10, size=20)
     model = ThreeLayerConvNet(weight_scale=1e-3, dtype=np.float64, seed=0)
-    loss, _ = model.loss(X, y)
+    with calling("ThreeLayerConvNet.loss", X=X, y=y,
+                 hint="conv - relu - 2x2 max pool keeps H and W halved; print each layer's output shape"):
+        loss, _ = model.loss(X, y)
     assert abs(loss - np.log(10)) < 0.05, f"initial loss {loss:.4f} should be close to log(10) = {np.log(10):.4f}"
     model_reg = ThreeLayerConvNet(weight_scale=1e-3, reg=0.5, dtype=np.float64, seed=0)
     assert model_reg.loss(X, y)[0] > loss, "with reg > 0 the loss must include 0.5 * reg * sum(W**2)"
@@ -74,7 +76,8 @@ def cells():
     X, y = rng.standard_normal((2, 3, 8, 8)), rng.integers(5, size=2)
     model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=3, filter_size=3, hidden_dim=7, num_classes=5,
                               weight_scale=1e-1, reg=0.1, dtype=np.float64, seed=1)
-    loss, grads = model.loss(X, y)
+    with calling("ThreeLayerConvNet.loss", X=X, y=y):
+        loss, grads = model.loss(X, y)
     for name in sorted(model.params):
         numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
         check_gradient(f"ThreeLayerConvNet grads[{name!r}]", grads[name], numeric, tol=1e-5,
@@ -87,8 +90,12 @@ def cells():
     loss, grads = model.loss(X, y)
     for name in sorted(model.params):
         numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
-        check_gradient(f"hidden {name}", grads[name], numeric, tol=1e-5)
-    assert model.loss(X).shape == (3, 3), "loss(X) without labels returns the scores"
+        check_gradient(f"hidden check: ThreeLayerConvNet gradient {name} (non-square input, 5x5 filters, regularisation)",
+                       grads[name], numeric, tol=1e-5,
+                       hint="keep the spatial size with pad = (filter_size - 1) // 2 and add reg * W to each weight's gradient")
+    scores = model.loss(X)
+    assert np.shape(scores) == (X.shape[0], 3), \
+        f"hidden check: loss(X) without labels returned shape {np.shape(scores)}, expected {(X.shape[0], 3)}: return the scores"
     ### END HIDDEN TESTS
     ''')
 
@@ -131,7 +138,9 @@ def cells():
     solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 2e-3}, num_epochs=12,
                     batch_size=50, verbose=False, progress=False, seed=3)
     solver.train()
-    assert solver.train_acc_history[-1] >= 0.8
+    assert solver.train_acc_history[-1] >= 0.8, (
+        f"hidden check: a second network (3x3 filters, other sizes and seed) reached only "
+        f"{solver.train_acc_history[-1]:.0%} training accuracy on the small set, expected at least 80%")
     ### END HIDDEN TESTS
     ''')
 
@@ -218,10 +227,12 @@ def cells():
         assert isinstance(globals()[name], (int, np.integer)), f"{name} is a count: an integer"
     assert 1 < vgg_forward_mb < 1000, f"vgg_forward_mb = {vgg_forward_mb}: give it in megabytes"
     ### BEGIN HIDDEN TESTS
-    assert conv1_activations == 3211264
-    assert conv1_weights == 1728
-    assert fc1_weights == 102760448
-    assert abs(vgg_forward_mb - 15237608 * 4 / 1e6) < 0.5
+    assert conv1_activations == 3211264, \
+        f"conv1_activations = {conv1_activations} is wrong: with pad 1 and stride 1 the output keeps 224x224, times 64 filters"
+    assert conv1_weights == 1728, f"conv1_weights = {conv1_weights} is wrong: 64 filters of 3x3 over the input's depth, no biases"
+    assert fc1_weights == 102760448, f"fc1_weights = {fc1_weights} is wrong: every one of the 7x7x512 inputs to each of 4096 neurons"
+    assert abs(vgg_forward_mb - 15237608 * 4 / 1e6) < 0.5, \
+        f"vgg_forward_mb = {vgg_forward_mb} is wrong: all activations of the forward pass, 4 bytes each, in units of 10^6 bytes"
     ### END HIDDEN TESTS
     ''')
 
@@ -278,8 +289,10 @@ def cells():
     assert len(vgg_fc1_filter_shape) == 4, "a conv filter bank has shape (filters, depth, height, width)"
     assert len(vgg_grid) == 2, "the grid is (rows, cols)"
     ### BEGIN HIDDEN TESTS
-    assert tuple(vgg_fc1_filter_shape) == (4096, 512, 7, 7)
-    assert tuple(vgg_grid) == (6, 6)
+    assert tuple(vgg_fc1_filter_shape) == (4096, 512, 7, 7), \
+        f"vgg_fc1_filter_shape = {vgg_fc1_filter_shape} is wrong: one filter per FC neuron, spanning the whole 7x7x512 input"
+    assert tuple(vgg_grid) == (6, 6), \
+        f"vgg_grid = {vgg_grid} is wrong: the 7x7 window slides over the last feature map in steps of one cell (32 pixels)"
     ### END HIDDEN TESTS
     ''')
 
@@ -301,6 +314,8 @@ def cells():
     Put your setup in the cell below and keep `QUICK` shortening it (the
     grader re-runs it in quick mode). Set `best_model` to your trained model
     and `best_val_acc` to its validation accuracy. Then describe what you did.
+    The check below asks for an honest `best_val_acc` and, in a full run, a
+    validation accuracy above 50%.
     """)
     c.solution("open-part", r'''
     from cs_convnet.classifiers import ConvNet
@@ -336,7 +351,8 @@ def cells():
         assert QUICK or measured > 0.1, f"validation accuracy {measured:.1%} is no better than chance"
     ### BEGIN HIDDEN TESTS
     if data is not None and not QUICK:
-        assert measured > 0.5
+        assert measured > 0.5, (f"hidden check: your best network's validation accuracy {measured:.1%} is below "
+                                f"the 50% the open part asks for")
     ### END HIDDEN TESTS
     ''')
     c.written("open-part-written", 5, r"""
