@@ -16,12 +16,13 @@ where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'). The output
 size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
 number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
 
-Two ways to run it. The 'cython' backend shards the batch over the kernels'
-threads in one parallel region (``cython_ext/conv_cython.pyx``): each thread
+Two ways to run it. The 'cython' backend, on more than two threads (or with
+``CS_CONVNET_CONV=sharded``; see :func:`cs_convnet.kernels.backend.conv_strategy`),
+shards the batch over the kernels' threads in one parallel region (``cython_ext/conv_cython.pyx``): each thread
 runs im2col, a single-threaded GEMM and col2im image by image, writing each
 image's (F, H'*W') output block in place, so no layout copy surrounds the
 GEMMs; each thread sums its own dw and db, added up at the end. The numpy
-backend (and the compiled one when ``conv_cython`` is missing) runs the
+backend (and the compiled one on one or two threads, or when ``conv_cython`` is missing) runs the
 formulas above on chunks of images: batches whose columns exceed
 :data:`CONV_CHUNK_BYTES` are processed in chunks, which bounds the memory of
 one call.
@@ -305,8 +306,13 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
 
 
 def _sharded_conv(kernels):
-    """The compiled batch-sharded convolution module for ``kernels``, or None (chunked im2col path)."""
-    return _backend.compiled("conv_cython", "cython") if kernels.name == "cython" else None
+    """The compiled batch-sharded convolution module for ``kernels``, or None (chunked im2col path).
+
+    None as well when :func:`cs_convnet.kernels.backend.conv_strategy` is 'chunked'.
+    """
+    if kernels.name != "cython" or _backend.conv_strategy() != "sharded":
+        return None
+    return _backend.compiled("conv_cython", "cython")
 
 
 def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):

@@ -154,8 +154,10 @@ def test_sharded_conv_matches_naive_on_any_thread_count(threads, dtype, keep_col
     x = rng.standard_normal((5, 3, 9, 18)).astype(dtype)[..., ::2]  # (5, 3, 9, 9), non-contiguous
     w, b = rng.standard_normal((4, 3, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
     conv_param = {"stride": 2, "pad": 1}
-    with kernels.using_threads(threads):
-        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="cython")
+    with kernels.using_threads(threads), kernels.using_conv_strategy("sharded"):
+        timings = {}
+        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="cython", timings=timings)
+        assert "sharded" in timings  # the batch-sharded kernel ran
         dout = rng.standard_normal(out.shape).astype(dtype)
         dx, dw, db = fast_layers.conv_backward_fast(dout, cache)
         _, dw_only, _ = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
@@ -238,3 +240,26 @@ def test_flushing_reaches_the_kernels_threads():
         _, kept = fast_optim.adam(w.copy(), dw, config)
     assert np.all(flushed["m"] == 0)
     assert np.all(kept["m"] == np.float32(tiny) * np.float32(0.5))
+
+
+@pytest.mark.parametrize("threads, expected", [(1, "chunked"), (2, "chunked"), (3, "sharded"), (8, "sharded")])
+def test_auto_conv_strategy_follows_the_thread_count(threads, expected):
+    """Does 'auto' run the chunked im2col conv on one or two threads (faster there) and shard the batch on more?"""
+    with kernels.using_threads(threads), kernels.using_conv_strategy("auto"):
+        assert kernels.conv_strategy() == expected
+    with kernels.using_threads(threads), kernels.using_conv_strategy("chunked"):
+        assert kernels.conv_strategy() == "chunked"
+    with kernels.using_threads(threads), kernels.using_conv_strategy("sharded"):
+        assert kernels.conv_strategy() == "sharded"
+
+
+def test_conv_strategy_from_the_environment_is_checked(monkeypatch):
+    """Is CS_CONVNET_CONV read, and is a misspelt value one clear error?"""
+    monkeypatch.setenv("CS_CONVNET_CONV", "Sharded")
+    assert backend._conv_strategy_from_environment() == "sharded"
+    monkeypatch.setenv("CS_CONVNET_CONV", "fast")
+    with pytest.raises(ValueError, match="CS_CONVNET_CONV must be one of auto, sharded, chunked, got 'fast'"):
+        backend._conv_strategy_from_environment()
+    with pytest.raises(ValueError, match="conv strategy must be one of"):
+        with kernels.using_conv_strategy("fast"):
+            pass

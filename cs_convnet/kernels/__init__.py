@@ -3,6 +3,8 @@
 from .backend import (
     AVAILABLE_BACKENDS,
     COMPILED_MODULES,
+    CONV_STRATEGIES,
+    conv_strategy,
     current_backend,
     blas_info,
     compiled,
@@ -10,8 +12,10 @@ from .backend import (
     set_threads,
     threads,
     use_backend,
+    using_conv_strategy,
     using_threads,
 )
 
-__all__ = ["AVAILABLE_BACKENDS", "COMPILED_MODULES", "blas_info", "current_backend", "compiled", "resolve",
-           "set_threads", "threads", "use_backend", "using_threads"]
+__all__ = ["AVAILABLE_BACKENDS", "COMPILED_MODULES", "CONV_STRATEGIES", "blas_info", "conv_strategy",
+           "current_backend", "compiled", "resolve", "set_threads", "threads", "use_backend",
+           "using_conv_strategy", "using_threads"]
