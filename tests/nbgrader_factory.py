@@ -65,6 +65,16 @@ def write_source(source_root):
     return folder
 
 
+def prepare_tiny_course(root):
+    """A course prepared at ``root`` (a real gradebook, no course assignments) holding the tiny assignment's source."""
+    from autograder import course as course_mod
+
+    root = Path(root)
+    course = course_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])
+    write_source(course.source)
+    return course
+
+
 def student_notebook(release_dir, *, square_body=None, cube_body=None, before_tests="",
                      delete_cell=None, edit_locked=None):
     """A learner's notebook built from the released one.

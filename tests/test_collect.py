@@ -14,10 +14,7 @@ from autograder import cli, collect, course as course_mod
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """A prepared course (gradebook made once: it takes seconds) with the tiny assignment's source."""
-    root = tmp_path_factory.mktemp("prepared") / "course"
-    course = course_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])
-    factory.write_source(course.source)
-    return course
+    return factory.prepare_tiny_course(tmp_path_factory.mktemp("prepared") / "course")
 
 
 @pytest.fixture

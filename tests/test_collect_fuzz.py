@@ -181,10 +181,7 @@ def snapshot(folder, skip=None):
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fuzz") / "course"
-    course = course_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])
-    factory.write_source(course.source)
-    return course
+    return factory.prepare_tiny_course(tmp_path_factory.mktemp("fuzz") / "course")
 
 
 def run_collect(course, inbox):
