@@ -29,7 +29,7 @@ import numpy as np
 
 from cs_convnet.atomic import write_json
 
-from . import batch, collect, course as course_mod, samples
+from . import batch, collect, prepare as prepare_mod, samples
 from .dask_loopback import LoopbackCluster
 
 PHASES = [("queue_wait", "queued", "started"), ("setup", "started", "sandbox_ready"),
@@ -74,7 +74,7 @@ def parse_mode(mode):
 def run_mode(mode, inbox, work, assignments=(), progress=False):
     """Grade the class of ``inbox`` in a fresh course with ``mode``; return its measurements."""
     kind, workers = parse_mode(mode)
-    course = course_mod.prepare(Path(work) / mode, assignments=list(assignments))
+    course = prepare_mod.prepare(Path(work) / mode, assignments=list(assignments))
     collect.collect(course.root, inbox)
     cluster, cluster_start = None, 0.0
     try:
@@ -181,7 +181,7 @@ def run(class_size=24, modes=("serial", "jobs2", "dask2"), assignments=(), work_
     work = Path(work_dir or tempfile.mkdtemp(prefix="cs-convnet-bench-grading-"))
     inbox = work / "inbox"
     shutil.rmtree(inbox, ignore_errors=True)
-    release_course = course_mod.prepare(work / "release", assignments=list(assignments)) if assignments else None
+    release_course = prepare_mod.prepare(work / "release", assignments=list(assignments)) if assignments else None
     build_class(inbox, class_size, assignments, release_course)
     say(f"class of {class_size} ({', '.join(samples.names())} in turn), "
         f"{'notebooks of ' + ', '.join(assignments) if assignments else 'package checks only'}; "

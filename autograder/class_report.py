@@ -33,14 +33,12 @@ from nbgrader.api import MissingEntry
 from cs_convnet.atomic import atomic_open, write_text
 
 from . import failure_signatures as signatures, gradebook
+from .class_report_html import render
+from .class_report_settings import EXCLUDED_OUTCOMES, MOSTLY_FAILING, NEAR_ZERO, QUINTILES, RUN_PROBLEMS
 from .course import PACKAGE_ASSIGNMENT, Course
 from .tasks import GRADED, INFRASTRUCTURE_ERROR, LEARNER_CRASH, LEARNER_TIMEOUT
 
 ALIASES = {"package": PACKAGE_ASSIGNMENT}
-QUINTILES = 5
-NEAR_ZERO = 0.1          # corrected item-total correlation below this: the check barely tracks the rest
-MOSTLY_FAILING = 0.9     # a check failed by this share of the class, though not by everyone
-RUN_PROBLEMS = 0.05      # a check that times out or crashes for this share of the class
 EXAMPLES = 5             # example learners per failure signature
 EPS = 1e-9
 
@@ -51,7 +49,6 @@ _NOTEBOOK_CRASH = re.compile(r"the kernel died in cell (\S+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _FAILURE_CELL = re.compile(r"[^/]+/(.+?), (\S+): \w+$")   # "ASSIGNMENT/NOTEBOOK.ipynb, CELL: ErrorName"
 CRASH_KINDS = {"crash", "memory", "protocol"}   # learner failures the engine counts as a learner crash
-EXCLUDED_OUTCOMES = (INFRASTRUCTURE_ERROR,)
 
 
 @dataclass
@@ -522,8 +519,6 @@ def write_report(course_dir, assignment, out_dir=None):
 
 def write_files(data, report, out):
     """Write the page and the CSV files of an analysed assignment into ``out``; return their paths."""
-    from .class_report_html import render
-
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} is a file; expected a folder for the report")

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .class_report import EXCLUDED_OUTCOMES, MOSTLY_FAILING, NEAR_ZERO, QUINTILES, RUN_PROBLEMS
+from .class_report_settings import EXCLUDED_OUTCOMES, MOSTLY_FAILING, NEAR_ZERO, QUINTILES, RUN_PROBLEMS
 
 FLAGGED, PLAIN, UNDEFINED = "#c0392b", "#4a78a8", "#999999"
 MAX_LEGEND = 8

@@ -207,11 +207,11 @@ def main(argv=None):
 
 
 def _run(args, course_dir):
-    from . import course as course_mod
+    from . import course as course_mod, prepare as prepare_mod
 
     course = course_mod.Course(course_dir)
     if args.command == "prepare":
-        course = course_mod.prepare(course_dir, assignments=args.assignments)
+        course = prepare_mod.prepare(course_dir, assignments=args.assignments)
         print(f"course directory {course.root}: assignments {', '.join(course.assignments()) or 'none'}")
     elif args.command == "collect":
         return _collect(args, course_dir)
@@ -256,12 +256,12 @@ def _run(args, course_dir):
 
 
 def _collect(args, course_dir):
-    from . import course as course_mod
+    from . import course as course_mod, prepare as prepare_mod
     from .collect import collect, summary_line
 
     inbox = args.inbox
     if not course_mod.Course(course_dir).is_prepared():
-        course_mod.prepare(course_dir, assignments=args.assignments)
+        prepare_mod.prepare(course_dir, assignments=args.assignments)
     results = collect(course_dir, inbox)
     for entry in results:
         got = ", ".join(entry["notebooks"] + entry["package_files"]) or "nothing"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import batch, collect, course as course_mod, export, feedback
+from . import batch, collect, export, feedback, prepare as prepare_mod
 from .course import DEMO_ASSIGNMENTS
 from .report import format_table
 
@@ -61,7 +61,7 @@ def run_demo(course_dir=None, jobs=2, assignments=None, progress=True, say=print
                                             assignments=assignments or None)
     say(f"      {edition['output']} and {edition['zip']}")
     say(f"[2/5] course directory {course_dir}")
-    course = course_mod.prepare(course_dir, assignments=assignments or [])
+    course = prepare_mod.prepare(course_dir, assignments=assignments or [])
     inbox = course_dir / "inbox"
     shutil.rmtree(inbox, ignore_errors=True)
     names = build_inbox(course, inbox, assignments)

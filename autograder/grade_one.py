@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from cs_convnet.atomic import write_json
+from cs_convnet.boundary import LEARNER_FILES
 from cs_convnet.cli import positive_float
 
 from . import sandbox
@@ -123,7 +124,7 @@ def _probe_imports(worker, root, notes, timeout):
     """
     broken = {}
     # the package's own modules first: the classifiers import layers.py
-    for rel in sorted(sandbox.learner_files(), key=lambda rel: (rel.count("/"), rel)):
+    for rel in sorted(LEARNER_FILES, key=lambda rel: (rel.count("/"), rel)):
         module = _module_of(rel)
         if rel not in root.overlaid:
             continue

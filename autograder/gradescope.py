@@ -50,6 +50,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from cs_convnet.atomic import atomic_open, write_json
+from cs_convnet.boundary import LEARNER_FILES
 
 ROOT = Path("/autograder")            # Gradescope's fixed layout
 CONFIG = "gradescope.json"
@@ -109,7 +110,7 @@ def _course_assets(folder, notebooks):
     from nbgrader.api import Gradebook
 
     from .batch import course_assets
-    from .course import prepare
+    from .prepare import prepare
 
     course = prepare(folder, assignments=notebooks)
     assets, _ = course_assets(course)
@@ -231,7 +232,6 @@ def submission_files(folder, notes, notebook_names=None):
     that drops a file is noted.
     """
     from .collect import Skip, read_directory, read_zip
-    from .sandbox import learner_files
 
     notebook_names = notebook_names or {}
     found = read_directory(folder, notes)
@@ -245,7 +245,7 @@ def submission_files(folder, notes, notebook_names=None):
                     found.setdefault(f"{rel}/{inner}", content)
             except Skip as skip:
                 notes.append(f"skipped {rel}: {skip}")
-    wanted = learner_files()
+    wanted = sorted(LEARNER_FILES)
     by_name = {PurePosixPath(rel).name: rel for rel in wanted}
     by_path, loose, notebooks = {}, {}, {}
     for rel, data in sorted(found.items()):

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cs_convnet.atomic import write_json
-
-from .sandbox import BEGIN, END
+from cs_convnet.boundary import solution_regions
 
 HERE = Path(__file__).parent
 CLASSIC = HERE / "mutants" / "classic.json"
@@ -79,36 +78,14 @@ _RULES = [
 ]
 
 
-def solution_regions(text):
-    """Yield (function name, first line index, last line index) of each solution region."""
-    lines = text.splitlines()
-    function = None
-    start = None
-    for index, line in enumerate(lines):
-        match = re.match(r"\s*def (\w+)\(", line)
-        if match:
-            function = match.group(1)
-            class_match = None
-            for back in range(index, -1, -1):
-                class_match = re.match(r"class (\w+)", lines[back])
-                if class_match:
-                    break
-            if line.startswith("    def ") and class_match:
-                function = f"{class_match.group(1)}.{function}"
-        if line.strip() == BEGIN:
-            start = index + 1
-        elif line.strip() == END and start is not None:
-            yield function, start, index - 1
-            start = None
-
-
 def generated_mutants(files):
     """Mutants from the textual rules, each with enough context to occur once in its file."""
     mutants = []
     for rel, text in files.items():
         lines = text.splitlines(keepends=True)
-        for function, first, last in solution_regions(text):
-            for index in range(first, last + 1):
+        for region in solution_regions(text, rel):
+            function = region.function
+            for index in range(region.begin, region.end - 1):   # 0-based indices of the region's code lines
                 line = lines[index]
                 body = line.split("#", 1)[0]
                 if not body.strip():

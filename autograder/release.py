@@ -22,7 +22,6 @@ and instructor paths); a leak aborts the release.
 """
 
 import argparse
-import ast
 import os
 import shutil
 import subprocess
@@ -34,6 +33,10 @@ from pathlib import Path
 import nbformat
 
 from cs_convnet.atomic import atomic_open
+from cs_convnet.boundary import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, MARKERS, RegionError,
+                                 marked_regions, marker_of, source_lines)
+
+from .edition import EditionError, copyable, write_package_edition
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "release" / "student"
@@ -41,18 +44,9 @@ ZIP_NAME = "cs-convnet-student.zip"
 ZIP_TOP = "cs-convnet-student"
 STAMP = ".cs-convnet-student-edition"  # marks a folder this command may overwrite
 
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-END_HIDDEN = "### END HIDDEN TESTS"
-HINT_PREFIX = "# HINT:"
-
 # What learners get besides the package and the notebooks.
 TOP_LEVEL_FILES = ("setup.py", "pyproject.toml")
 SOURCE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".h", ".py", ".md", ".txt", ".sh"}
-# Never copied, whatever the folder: instructor-only, generated or binary files.
-EXCLUDED_DIRS = {"__pycache__", ".ipynb_checkpoints", "cifar-10-batches-py", "build"}
-EXCLUDED_SUFFIXES = {".so", ".pyd", ".c", ".html", ".pyc", ".o", ".gz", ".tar", ".zip", ".npz", ".db"}
 # Paths that must never appear in the student edition.
 FORBIDDEN_PARTS = ("autograder", "tests", "notebook_sources", "source", ".git")
 FORBIDDEN_NAMES = ("nbgrader_config.py", "build_notebooks.py", "gradebook.db", "CONTRIBUTING.md")
@@ -63,128 +57,15 @@ class ReleaseError(RuntimeError):
 
 
 # --------------------------------------------------------------------------
-# Solution regions of the package
-# --------------------------------------------------------------------------
-
-def solution_regions(text):
-    """``(begin, end)`` line indices (0-based) of every solution region of a file's text.
-
-    A marker is a line whose stripped text starts with the marker; mentions of
-    the markers inside prose (docstrings) do not count.
-    """
-    regions, begin = [], None
-    for index, line in enumerate(text.splitlines()):
-        stripped = line.strip()
-        if stripped.startswith(BEGIN_SOLUTION):
-            if begin is not None:
-                raise ReleaseError(f"nested {BEGIN_SOLUTION} at line {index + 1}")
-            begin = index
-        elif stripped.startswith(END_SOLUTION):
-            if begin is None:
-                raise ReleaseError(f"{END_SOLUTION} without {BEGIN_SOLUTION} at line {index + 1}")
-            regions.append((begin, index))
-            begin = None
-    if begin is not None:
-        raise ReleaseError(f"{BEGIN_SOLUTION} at line {begin + 1} has no {END_SOLUTION}")
-    return regions
-
-
-def _enclosing_functions(tree):
-    """``[(first_line, last_line, qualified_name, docstring_summary)]`` of every def, 1-based."""
-    found = []
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = f"{prefix}{child.name}"
-                if not isinstance(child, ast.ClassDef):
-                    doc = (ast.get_docstring(child) or "").strip().split("\n\n")[0]
-                    found.append((child.lineno, child.end_lineno, name, " ".join(doc.split())))
-                visit(child, f"{name}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return found
-
-
-def region_hint(lines, begin, functions, relpath):
-    """One-line hint for the region starting at line index ``begin``."""
-    previous = lines[begin - 1].strip() if begin else ""
-    if previous.startswith(HINT_PREFIX):
-        return previous[len(HINT_PREFIX):].strip()
-    inside = [f for f in functions if f[0] <= begin + 1 <= f[1]]
-    if not inside:
-        return f"write the missing code in {relpath} (line {begin + 1})"
-    first, _, name, summary = max(inside, key=lambda f: f[0])  # innermost
-    hint = f"implement {name} in {relpath}"
-    if summary:
-        hint += f": {summary}"
-    return hint
-
-
-def stub_solutions(text, relpath):
-    """Return ``text`` with each solution region replaced by a NotImplementedError stub.
-
-    The stub has the indentation of the region's BEGIN marker and carries a
-    one-line hint: a ``# HINT:`` comment just above the region if there is one,
-    otherwise the enclosing function's name and the summary of its docstring.
-    """
-    regions = solution_regions(text)
-    if not regions:
-        return text
-    lines = text.splitlines()
-    functions = _enclosing_functions(ast.parse(text, filename=relpath))
-    out, cursor = [], 0
-    for begin, end in regions:
-        out.extend(lines[cursor:begin])
-        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
-        hint = region_hint(lines, begin, functions, relpath)
-        out.append(f"{indent}raise NotImplementedError({hint!r})")
-        cursor = end + 1
-    out.extend(lines[cursor:])
-    stubbed = "\n".join(out) + ("\n" if text.endswith("\n") else "")
-    compile(stubbed, relpath, "exec")  # the stubbed file must still be valid Python
-    return stubbed
-
-
-def learner_files(repo_root=REPO_ROOT):
-    """Package files (relative paths) that hold solution regions."""
-    package = Path(repo_root) / "cs_convnet"
-    return sorted(str(p.relative_to(repo_root)) for p in package.rglob("*.py")
-                  if "__pycache__" not in p.parts and solution_regions(p.read_text(encoding="utf-8")))
-
-
-# --------------------------------------------------------------------------
 # Copying
 # --------------------------------------------------------------------------
-
-def _copyable(path):
-    return not (set(path.parts) & EXCLUDED_DIRS) and path.suffix not in EXCLUDED_SUFFIXES
-
-
-def _copy_package(repo_root, out):
-    stubbed = []
-    for path in sorted((repo_root / "cs_convnet").rglob("*")):
-        rel = path.relative_to(repo_root)
-        if path.is_dir() or not _copyable(rel) or path.suffix not in {".py", ".pyi", ".typed", ".json", ".txt"}:
-            continue
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text(encoding="utf-8")
-        new = stub_solutions(text, str(rel))
-        if new != text:
-            stubbed.append(str(rel))
-        target.write_text(new, encoding="utf-8")
-    return stubbed
-
 
 def _copy_folder(source, target, suffixes=SOURCE_SUFFIXES):
     if not source.is_dir():
         return
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
-        if path.is_file() and _copyable(rel) and path.suffix in suffixes:
+        if path.is_file() and copyable(rel) and path.suffix in suffixes:
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target / rel)
 
@@ -264,7 +145,7 @@ def generate_notebooks(repo_root, out, names):
                 raise ReleaseError(f"nbgrader generate_assignment wrote no notebook for {name}")
             for path in sorted(released.rglob("*")):
                 rel = path.relative_to(released)
-                if path.is_file() and _copyable(rel):
+                if path.is_file() and copyable(rel):
                     target = out / "assignments" / name / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(path, target)
@@ -290,27 +171,36 @@ def _insert_hints(path):
 # Leak scan
 # --------------------------------------------------------------------------
 
+def _secret_line_numbers(text, filename, notebook=False):
+    """1-based numbers of the lines inside (and of) the solution regions of ``text``, and of its hidden
+    tests when ``notebook``."""
+    pairs = [(BEGIN_SOLUTION, END_SOLUTION)] + ([(BEGIN_HIDDEN, END_HIDDEN)] if notebook else [])
+    inside = set()
+    try:
+        for begin_marker, end_marker in pairs:
+            for begin, end in marked_regions(text, begin_marker, end_marker, filename):
+                inside.update(range(begin, end + 1))
+    except RegionError as error:
+        raise ReleaseError(str(error)) from None
+    return inside
+
+
 def _notebook_parts(path):
     """(public lines, secret lines) of a source notebook."""
     nb = nbformat.read(path, as_version=4)
     public, secret = [], []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        lines = cell.source.splitlines()
+        lines = source_lines(cell.source)
         if cell.cell_type == "markdown" and meta.get("solution"):
             secret.extend(lines)  # a written answer: the whole reference answer is secret
             continue
-        state = None
-        for line in lines:
-            stripped = line.strip()
-            if stripped.startswith((BEGIN_SOLUTION, BEGIN_HIDDEN)):
-                state = "secret"
-            elif stripped.startswith((END_SOLUTION, END_HIDDEN)):
-                state = None
-            elif state:
-                secret.append(line)
-            else:
+        inside = _secret_line_numbers(cell.source, f"{path.name} cell {meta.get('grade_id', '?')}", notebook=True)
+        for number, line in enumerate(lines, start=1):
+            if number not in inside:
                 public.append(line)
+            elif marker_of(line) is None:
+                secret.append(line)
     return public, secret
 
 
@@ -324,21 +214,18 @@ def secret_lines(repo_root=REPO_ROOT, min_length=12):
     repo_root = Path(repo_root)
     public, secret = set(), set()
     shipped = [p for folder in ("cs_convnet", "cython_ext", "datasets") for p in (repo_root / folder).rglob("*")
-               if p.is_file() and _copyable(p.relative_to(repo_root)) and p.suffix in SOURCE_SUFFIXES]
+               if p.is_file() and copyable(p.relative_to(repo_root)) and p.suffix in SOURCE_SUFFIXES]
     shipped += [repo_root / name for name in TOP_LEVEL_FILES if (repo_root / name).exists()]
     for path in shipped:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        inside = set()
-        for begin, end in solution_regions("\n".join(lines)):
-            inside.update(range(begin, end + 1))
-        for index, line in enumerate(lines):
-            (secret if index in inside else public).add(line.strip())
+        text = path.read_text(encoding="utf-8")
+        inside = _secret_line_numbers(text, path.relative_to(repo_root).as_posix())
+        for number, line in enumerate(source_lines(text), start=1):
+            (secret if number in inside else public).add(line.strip())
     for path in (repo_root / "assignments" / "source").rglob("*.ipynb"):
         pub, sec = _notebook_parts(path)
         public.update(line.strip() for line in pub)
         secret.update(line.strip() for line in sec)
-    markers = {BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN}
-    return sorted(line for line in secret - public if len(line) >= min_length and line not in markers)
+    return sorted(line for line in secret - public if len(line) >= min_length and line not in MARKERS)
 
 
 def find_leaks(edition, repo_root=REPO_ROOT):
@@ -362,9 +249,8 @@ def find_leaks(edition, repo_root=REPO_ROOT):
             except Exception as error:  # an unreadable notebook is itself a release bug
                 leaks.append(f"{name}: not a valid notebook ({error})")
         lines = {line.strip() for line in text.splitlines()}
-        for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
-            if any(line.startswith(marker) for line in lines):
-                leaks.append(f"{name}: contains the marker {marker!r}")
+        found = {marker_of(line) for line in lines}
+        leaks.extend(f"{name}: contains the marker {marker!r}" for marker in MARKERS if marker in found)
         for secret in secrets:
             if secret in lines:
                 leaks.append(f"{name}: contains the solution/hidden-test line {secret!r}")
@@ -423,7 +309,10 @@ def build_student_edition(output=DEFAULT_OUTPUT, zip_path=None, assignments=None
     if unknown:
         raise ReleaseError(f"unknown assignment(s) {unknown}; available: {assignment_names(repo_root)}")
     _prepare_output(output)
-    stubbed = _copy_package(repo_root, output)
+    try:
+        stubbed = write_package_edition(output, repo_root / "cs_convnet")
+    except EditionError as error:
+        raise ReleaseError(str(error)) from None
     _copy_support_files(repo_root, output)
     generate_notebooks(repo_root, output, names)
     leaks = find_leaks(output, repo_root)

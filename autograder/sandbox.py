@@ -49,10 +49,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cgroups
-from . import limits as limits_module
+from cs_convnet.boundary import LEARNER_FILES
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+from . import cgroups, edition
+from . import limits as limits_module
+from .edition import reference_package
+
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
 
 STARTUP_TIMEOUT = 30.0            # seconds to import numpy and say "ready"
@@ -90,60 +92,6 @@ class WorkerFailure(Exception):
 # --------------------------------------------------------------------------
 # The student edition and the overlay of a submission
 # --------------------------------------------------------------------------
-
-def reference_package():
-    """Folder of the trusted instructor ``cs_convnet`` imported by this process."""
-    import cs_convnet
-
-    root = Path(cs_convnet.__file__).resolve().parent
-    layers = (root / "layers.py").read_text(encoding="utf-8")
-    if not any(line.strip() == BEGIN for line in layers.splitlines()):
-        raise RuntimeError(f"{root} is not the instructor tree (no solution regions in layers.py): "
-                           "the grader needs the reference solution")
-    return root
-
-
-def learner_files(package=None):
-    """Paths (relative to the package's parent) of the files holding solution regions."""
-    package = package or reference_package()
-    found = []
-    for path in sorted(package.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        if any(line.strip() == BEGIN for line in path.read_text(encoding="utf-8").splitlines()):
-            found.append(path.relative_to(package.parent).as_posix())
-    return found
-
-
-def strip_solutions(source, hint="implement this"):
-    """Replace each solution region by a stub raising NotImplementedError (the student edition)."""
-    out, inside = [], False
-    for line in source.splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}raise NotImplementedError({hint!r})\n")
-            inside = True
-        elif stripped == END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError("unterminated solution region")
-    return "".join(out)
-
-
-def build_student_edition(dest, package=None):
-    """Copy the trusted package into ``dest/cs_convnet`` with solution regions stubbed."""
-    package = package or reference_package()
-    target = Path(dest) / package.name
-    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    for rel in learner_files(package):
-        path = Path(dest) / rel
-        path.write_text(strip_solutions(path.read_text(encoding="utf-8"),
-                                        f"implement this in {rel} (see the docstring)"), encoding="utf-8")
-    return target
-
 
 def _read_submitted_file(submission, rel):
     """Bytes of ``submission/rel`` if it is a plain file inside the submission, else (None, note)."""
@@ -195,12 +143,12 @@ def prepare_root(submission, package=None):
     base = Path(tempfile.mkdtemp(prefix="cs-convnet-grade-"))
     os.chmod(base, 0o755)
     student = base / "student"
-    build_student_edition(student, package)
+    edition.write_package_edition(student, package, compiled=True)
     root = base / "root"
     shutil.copytree(student, root)
     shutil.copyfile(WORKER_SOURCE, root / "_grading_worker.py")
     result = SandboxRoot(root, _student=student)
-    for rel in learner_files(package):
+    for rel in sorted(LEARNER_FILES):
         data, note = _read_submitted_file(submission, rel)
         if data is None:
             result.notes.append(note)
@@ -301,13 +249,58 @@ def _read_exact(fd, size, deadline):
     return b"".join(chunks)
 
 
-def send_message(fd, header, arrays, deadline):
-    """Write one message: frame count, JSON header, then one .npy frame per array."""
+def pack_frames(header, arrays):
+    """One message as bytes: frame count, JSON header, then one .npy frame per array.
+
+    The one wire format of both guests: the package checks' worker reads and
+    writes it on pipes, the notebook guest (:mod:`autograder.notebook_guest`)
+    as base64 through the learner's kernel.
+    """
     frames = [json.dumps(header).encode()] + [_npy_bytes(a) for a in arrays]
     parts = [struct.pack(">I", len(frames))]
     for frame in frames:
         parts += [struct.pack(">Q", len(frame)), frame]
-    _write_all(fd, b"".join(parts), deadline)
+    return b"".join(parts)
+
+
+def _parse_frames(frames):
+    try:
+        header = json.loads(frames[0].decode())
+        arrays = [np.load(io.BytesIO(f), allow_pickle=False) for f in frames[1:]]
+    except Exception as error:  # anything malformed from the worker is a protocol error
+        raise WorkerFailure("protocol", f"unreadable answer ({error.__class__.__name__})")
+    if not isinstance(header, dict):
+        raise WorkerFailure("protocol", "unreadable answer (header is not an object)")
+    return header, arrays
+
+
+def unpack_frames(data):
+    """Inverse of :func:`pack_frames` for bytes from an untrusted peer: pickle-free, sizes checked."""
+    view = memoryview(data)
+
+    def take(size, offset):
+        if offset + size > len(view):
+            raise WorkerFailure("protocol", "truncated answer")
+        return view[offset:offset + size], offset + size
+
+    raw, offset = take(4, 0)
+    (count,) = struct.unpack(">I", raw)
+    if not 1 <= count <= 10_000:
+        raise WorkerFailure("protocol", f"bad frame count {count}")
+    frames = []
+    for _ in range(count):
+        raw, offset = take(8, offset)
+        (size,) = struct.unpack(">Q", raw)
+        if size > MAX_FRAME:
+            raise WorkerFailure("protocol", f"answer too large ({size} bytes)")
+        frame, offset = take(size, offset)
+        frames.append(bytes(frame))
+    return _parse_frames(frames)
+
+
+def send_message(fd, header, arrays, deadline):
+    """Write one message (:func:`pack_frames`) to ``fd``."""
+    _write_all(fd, pack_frames(header, arrays), deadline)
 
 
 def receive_message(fd, deadline):
@@ -322,14 +315,7 @@ def receive_message(fd, deadline):
         if size > MAX_FRAME or total > 4 * MAX_FRAME:
             raise WorkerFailure("protocol", f"answer too large ({total} bytes)")
         frames.append(_read_exact(fd, size, deadline))
-    try:
-        header = json.loads(frames[0].decode())
-        arrays = [np.load(io.BytesIO(f), allow_pickle=False) for f in frames[1:]]
-    except Exception as error:  # anything malformed from the worker is a protocol error
-        raise WorkerFailure("protocol", f"unreadable answer ({error.__class__.__name__})")
-    if not isinstance(header, dict):
-        raise WorkerFailure("protocol", "unreadable answer (header is not an object)")
-    return header, arrays
+    return _parse_frames(frames)
 
 
 # --------------------------------------------------------------------------

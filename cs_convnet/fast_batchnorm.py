@@ -19,8 +19,7 @@ import numpy as np
 
 from .fast_layers import _pool
 from .kernels import backend as _backend
-from .layers import _check_bn
-from .shape_checks import check_upstream
+from .shape_checks import check_batchnorm, check_upstream
 
 
 def _compiled_for(x, backend):
@@ -49,7 +48,7 @@ def spatial_batchnorm_relu_forward_fast(x, gamma, beta, bn_param, backend=None):
     out : ndarray of shape (N, C, H, W), ``max(0, gamma * (x - mean) / sqrt(var + eps) + beta)``
     cache : tuple for :func:`spatial_batchnorm_relu_backward_fast`
     """
-    mode, eps, momentum = _check_bn(x, gamma, beta, bn_param, ndim=4, layout="(N, C, H, W)")
+    mode, eps, momentum = check_batchnorm(x, gamma, beta, bn_param, ndim=4, layout="(N, C, H, W)")
     N, C, H, W = x.shape
     if N * H * W == 0:
         raise ValueError(f"x of shape {x.shape} has no values to normalize")

@@ -17,7 +17,7 @@ copies for its best parameters and checkpoints).
 import numpy as np
 
 from .kernels import backend as _backend
-from .optim import _prepare_adam
+from .shape_checks import prepare_adam
 
 
 def adam(w, dw, config=None):
@@ -34,7 +34,7 @@ def adam(w, dw, config=None):
     next_w : ``w`` itself, updated
     config : dict, holding the updated m, v and t
     """
-    config = _prepare_adam(w, dw, config)
+    config = prepare_adam(w, dw, config)
     for key in ("m", "v"):  # the state in place needs w's dtype and a contiguous layout
         state = config[key]
         if state.dtype != w.dtype or not state.flags.c_contiguous or not state.flags.writeable:

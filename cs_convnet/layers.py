@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from .shape_checks import (
+    check_batchnorm,
     check_labels,
     check_ndim,
     check_scores,
@@ -430,33 +431,6 @@ def avg_pool_backward_naive(dout, cache):
 # Batch normalization
 # --------------------------------------------------------------------------
 
-def _check_bn(x, gamma, beta, bn_param, ndim=2, layout="(N, D)", name="x"):
-    """Validate batchnorm inputs (features or channels on axis 1); return (mode, eps, momentum)."""
-    check_ndim(x, ndim, name, layout)
-    D = x.shape[1]
-    for param_name, param in (("gamma", gamma), ("beta", beta)):
-        if not isinstance(param, np.ndarray) or param.shape != (D,):
-            raise ValueError(f"{param_name} must have shape ({D},) to match {name} of shape {x.shape} {layout}, "
-                             f"got {getattr(param, 'shape', type(param))}")
-    if not isinstance(bn_param, dict):
-        raise ValueError(f"bn_param must be a dict with key 'mode', got {type(bn_param).__name__}")
-    mode = bn_param.get("mode")
-    if mode not in ("train", "test"):
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
-    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-        raise ValueError(f"bn_param['eps'] must be a number > 0, got {eps!r}")
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-        raise ValueError(f"bn_param['momentum'] must be a number in [0, 1], got {momentum!r}")
-    for key in ("running_mean", "running_var"):
-        stat = bn_param.get(key)
-        if stat is not None and (not isinstance(stat, np.ndarray) or stat.shape != (D,)):
-            raise ValueError(f"bn_param['{key}'] must have shape ({D},) to match {name} of shape {x.shape} "
-                             f"{layout}, got {getattr(stat, 'shape', type(stat))}")
-    # Python floats: a numpy float64 scalar would silently turn float32 activations into float64.
-    return mode, float(eps), float(momentum)
-
-
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization over the minibatch, with running statistics.
 
@@ -490,7 +464,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         (mode, x_hat, gamma, inv_std) with x_hat of shape (N, D) and
         inv_std = 1 / sqrt(var + eps) of shape (D,)
     """
-    mode, eps, momentum = _check_bn(x, gamma, beta, bn_param)
+    mode, eps, momentum = check_batchnorm(x, gamma, beta, bn_param)
     D = x.shape[1]
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
@@ -598,7 +572,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out : ndarray of shape (N, C, H, W)
     cache : used by :func:`spatial_batchnorm_backward`
     """
-    _check_bn(x, gamma, beta, bn_param, ndim=4, layout="(N, C, H, W)")
+    check_batchnorm(x, gamma, beta, bn_param, ndim=4, layout="(N, C, H, W)")
     N, C, H, W = x.shape
     ### BEGIN SOLUTION
     rows = x.transpose(0, 2, 3, 1).reshape(-1, C)

@@ -14,76 +14,9 @@ Learners write the bodies between ``### BEGIN SOLUTION`` / ``### END SOLUTION``;
 the defaults and the checks above them are provided.
 """
 
-import numbers
-
 import numpy as np
 
-
-def _number(rule, config, key, low, high=None, low_open=False):
-    """Raise unless config[key] is a finite real number in [low, high), or (low, high) if low_open
-    (high=None means no upper bound); store it back as a Python float."""
-    value = config[key]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{rule}: config['{key}'] must be a finite number, got {value!r} ({type(value).__name__})")
-    if (value <= low if low_open else value < low) or (high is not None and value >= high):
-        interval = f"{'(' if low_open else '['}{low}, {'inf' if high is None else high})"
-        raise ValueError(f"{rule}: config['{key}'] must lie in {interval}, got {value!r}")
-    # A Python float: a numpy float64 scalar would silently turn float32 state into float64.
-    config[key] = float(value)
-
-
-def _prepare(rule, w, dw, config, defaults, state):
-    """Validate the arguments of an update rule and fill in its defaults.
-
-    ``defaults`` maps hyperparameter names to default values; ``state`` names
-    the rule's per-weight state: arrays created as zeros like w, and the
-    step counter 't' (created as 0).
-    """
-    if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
-        raise ValueError(f"{rule}: w must be a floating-point numpy array, "
-                         f"got {getattr(w, 'dtype', type(w).__name__)}")
-    if not isinstance(dw, np.ndarray) or dw.shape != w.shape:
-        raise ValueError(f"{rule}: dw must be an array of the shape of w {w.shape}, "
-                         f"got {getattr(dw, 'shape', type(dw).__name__)}")
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise ValueError(f"{rule}: config must be a dict or None, got {type(config).__name__}")
-    known = set(defaults) | set(state)
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ValueError(f"{rule}: unknown config keys {unknown}; valid keys are {sorted(known)}")
-    for key, value in defaults.items():
-        config.setdefault(key, value)
-    for key in state:
-        if key == "t":
-            config.setdefault("t", 0)
-            t = config["t"]
-            if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 0:
-                raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
-            continue
-        if key not in config:  # not setdefault: that would build a zeros array on every call
-            config[key] = np.zeros_like(w)
-        if not isinstance(config[key], np.ndarray) or config[key].shape != w.shape:
-            raise ValueError(
-                f"{rule}: config['{key}'] must be an array of the shape of w {w.shape}, "
-                f"got {getattr(config[key], 'shape', type(config[key]).__name__)}"
-            )
-    _number(rule, config, "learning_rate", 0)
-    return config
-
-
-def _prepare_adam(w, dw, config):
-    """:func:`_prepare` with Adam's defaults and state, and its betas and epsilon checked
-    (shared with :func:`cs_convnet.fast_optim.adam`)."""
-    config = _prepare(
-        "adam", w, dw, config,
-        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {"m", "v", "t"},
-    )
-    _number("adam", config, "beta1", 0, 1)
-    _number("adam", config, "beta2", 0, 1)
-    _number("adam", config, "epsilon", 0, low_open=True)
-    return config
+from .shape_checks import check_config_number, prepare_adam, prepare_update
 
 
 def sgd(w, dw, config=None):
@@ -101,7 +34,7 @@ def sgd(w, dw, config=None):
     next_w : ndarray of the shape and dtype of w
     config : dict, with the defaults filled in
     """
-    config = _prepare("sgd", w, dw, config, {"learning_rate": 1e-2}, {})
+    config = prepare_update("sgd", w, dw, config, {"learning_rate": 1e-2}, {})
     ### BEGIN SOLUTION
     next_w = w - config["learning_rate"] * dw
     ### END SOLUTION
@@ -129,8 +62,8 @@ def sgd_momentum(w, dw, config=None):
     next_w : ndarray of the shape and dtype of w
     config : dict, holding the new velocity
     """
-    config = _prepare("sgd_momentum", w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9}, {"velocity"})
-    _number("sgd_momentum", config, "momentum", 0, 1)
+    config = prepare_update("sgd_momentum", w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9}, {"velocity"})
+    check_config_number("sgd_momentum", config, "momentum", 0, 1)
     ### BEGIN SOLUTION
     v = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
     next_w = w + v
@@ -161,11 +94,11 @@ def rmsprop(w, dw, config=None):
     next_w : ndarray of the shape and dtype of w
     config : dict, holding the new cache
     """
-    config = _prepare(
+    config = prepare_update(
         "rmsprop", w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}, {"cache"}
     )
-    _number("rmsprop", config, "decay_rate", 0, 1)
-    _number("rmsprop", config, "epsilon", 0, low_open=True)
+    check_config_number("rmsprop", config, "decay_rate", 0, 1)
+    check_config_number("rmsprop", config, "epsilon", 0, low_open=True)
     ### BEGIN SOLUTION
     decay = config["decay_rate"]
     cache = decay * config["cache"] + (1 - decay) * dw**2
@@ -203,7 +136,7 @@ def adam(w, dw, config=None):
     next_w : ndarray of the shape and dtype of w
     config : dict, holding the new m, v and t
     """
-    config = _prepare_adam(w, dw, config)
+    config = prepare_adam(w, dw, config)
     ### BEGIN SOLUTION
     beta1, beta2 = config["beta1"], config["beta2"]
     t = config["t"] + 1

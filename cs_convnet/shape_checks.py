@@ -3,6 +3,11 @@
 Provided code: every layer (naive, numpy, Cython) calls these helpers first, so
 all of them accept the same inputs and reject bad ones with the same
 ``ValueError``, whose message names the shapes, the values and the formula.
+The checks of batchnorm's inputs, of the update rules' arguments and of the
+models' constructor arguments live here too: the learner files
+(:data:`cs_convnet.boundary.LEARNER_FILES`) and the provided fast paths and
+models call the same checks, and no provided module reaches into a file
+learners edit.
 
 The output size of a convolution along one axis (CS231n notes)::
 
@@ -13,6 +18,7 @@ stride. It must be a whole number: a filter that does not tile the padded
 input is a mistake, so we raise instead of silently flooring.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -182,3 +188,174 @@ def check_scores(x, name="x"):
     check_ndim(x, 2, name, "(N, C)")
     if x.shape[1] < 1:
         raise ValueError(f"{name} must have at least one class column, got shape {x.shape}")
+
+
+# --------------------------------------------------------------------------
+# Batch normalization
+# --------------------------------------------------------------------------
+
+def check_batchnorm(x, gamma, beta, bn_param, ndim=2, layout="(N, D)", name="x"):
+    """Validate batchnorm inputs (features or channels on axis 1); return (mode, eps, momentum)."""
+    check_ndim(x, ndim, name, layout)
+    D = x.shape[1]
+    for param_name, param in (("gamma", gamma), ("beta", beta)):
+        if not isinstance(param, np.ndarray) or param.shape != (D,):
+            raise ValueError(f"{param_name} must have shape ({D},) to match {name} of shape {x.shape} {layout}, "
+                             f"got {getattr(param, 'shape', type(param))}")
+    if not isinstance(bn_param, dict):
+        raise ValueError(f"bn_param must be a dict with key 'mode', got {type(bn_param).__name__}")
+    mode = bn_param.get("mode")
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"bn_param['eps'] must be a number > 0, got {eps!r}")
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+        raise ValueError(f"bn_param['momentum'] must be a number in [0, 1], got {momentum!r}")
+    for key in ("running_mean", "running_var"):
+        stat = bn_param.get(key)
+        if stat is not None and (not isinstance(stat, np.ndarray) or stat.shape != (D,)):
+            raise ValueError(f"bn_param['{key}'] must have shape ({D},) to match {name} of shape {x.shape} "
+                             f"{layout}, got {getattr(stat, 'shape', type(stat))}")
+    # Python floats: a numpy float64 scalar would silently turn float32 activations into float64.
+    return mode, float(eps), float(momentum)
+
+
+# --------------------------------------------------------------------------
+# Update rules (cs_convnet.optim, cs_convnet.fast_optim)
+# --------------------------------------------------------------------------
+
+def check_config_number(rule, config, key, low, high=None, low_open=False):
+    """Raise unless config[key] is a finite real number in [low, high), or (low, high) if low_open
+    (high=None means no upper bound); store it back as a Python float."""
+    value = config[key]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{rule}: config['{key}'] must be a finite number, got {value!r} ({type(value).__name__})")
+    if (value <= low if low_open else value < low) or (high is not None and value >= high):
+        interval = f"{'(' if low_open else '['}{low}, {'inf' if high is None else high})"
+        raise ValueError(f"{rule}: config['{key}'] must lie in {interval}, got {value!r}")
+    # A Python float: a numpy float64 scalar would silently turn float32 state into float64.
+    config[key] = float(value)
+
+
+def prepare_update(rule, w, dw, config, defaults, state):
+    """Validate the arguments of an update rule and fill in its defaults.
+
+    ``defaults`` maps hyperparameter names to default values; ``state`` names
+    the rule's per-weight state: arrays created as zeros like w, and the
+    step counter 't' (created as 0).
+    """
+    if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
+        raise ValueError(f"{rule}: w must be a floating-point numpy array, "
+                         f"got {getattr(w, 'dtype', type(w).__name__)}")
+    if not isinstance(dw, np.ndarray) or dw.shape != w.shape:
+        raise ValueError(f"{rule}: dw must be an array of the shape of w {w.shape}, "
+                         f"got {getattr(dw, 'shape', type(dw).__name__)}")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{rule}: config must be a dict or None, got {type(config).__name__}")
+    known = set(defaults) | set(state)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"{rule}: unknown config keys {unknown}; valid keys are {sorted(known)}")
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    for key in state:
+        if key == "t":
+            config.setdefault("t", 0)
+            t = config["t"]
+            if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 0:
+                raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
+            continue
+        if key not in config:  # not setdefault: that would build a zeros array on every call
+            config[key] = np.zeros_like(w)
+        if not isinstance(config[key], np.ndarray) or config[key].shape != w.shape:
+            raise ValueError(
+                f"{rule}: config['{key}'] must be an array of the shape of w {w.shape}, "
+                f"got {getattr(config[key], 'shape', type(config[key]).__name__)}"
+            )
+    check_config_number(rule, config, "learning_rate", 0)
+    return config
+
+
+def prepare_adam(w, dw, config):
+    """:func:`_prepare` with Adam's defaults and state, and its betas and epsilon checked
+    (shared with :func:`cs_convnet.fast_optim.adam`)."""
+    config = prepare_update(
+        "adam", w, dw, config,
+        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {"m", "v", "t"},
+    )
+    check_config_number("adam", config, "beta1", 0, 1)
+    check_config_number("adam", config, "beta2", 0, 1)
+    check_config_number("adam", config, "epsilon", 0, low_open=True)
+    return config
+
+
+# --------------------------------------------------------------------------
+# Models' constructor and input arguments (cs_convnet.classifiers)
+# --------------------------------------------------------------------------
+
+def check_images(X, input_dim, dtype):
+    """Raise unless X has shape (N, *input_dim); return it as ``dtype``."""
+    if not isinstance(X, np.ndarray) or X.ndim != 4 or X.shape[1:] != tuple(input_dim):
+        got = X.shape if isinstance(X, np.ndarray) else type(X).__name__
+        raise ValueError(f"X must have shape (N, C, H, W) = (N, {', '.join(map(str, input_dim))}), got {got}")
+    return X.astype(dtype, copy=False)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_reg(reg):
+    if not _is_real(reg) or not 0 <= reg < math.inf:
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    return float(reg)
+
+
+def check_positive_ints(**values):
+    """Raise unless every value is an integer >= 1 (message names the argument); return them as ints."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return [int(value) for value in values.values()]
+
+
+def check_seed(value, name="seed"):
+    if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_))
+                              or value < 0):
+        raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
+    return None if value is None else int(value)
+
+
+def check_keep_ratio(value):
+    if not _is_real(value) or not 0 < value <= 1:
+        raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], got {value!r}")
+    return float(value)
+
+
+def check_normalization(value):
+    if value not in (None, "batchnorm"):
+        raise ValueError(f"normalization must be None or 'batchnorm', got {value!r}")
+    return value
+
+
+def check_weight_scale(value, he_default=False):
+    """A finite standard deviation > 0 (or None, for He initialization, when ``he_default``)."""
+    if value is None and he_default:
+        return None
+    if not _is_real(value) or not 0 < value < math.inf:
+        expected = "None (He initialization) or a positive float" if he_default else "a positive number"
+        raise ValueError(f"weight_scale must be {expected}, got {value!r}")
+    return float(value)
+
+
+def check_dtype(dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
+    return dtype.type

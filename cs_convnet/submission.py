@@ -25,15 +25,9 @@ import zipfile
 from pathlib import Path
 
 from .atomic import atomic_open, write_bytes
+from .boundary import LEARNER_FILES
 from .cli import CommandError
 
-# The package files learners edit (every other file of cs_convnet is provided).
-LEARNER_FILES = (
-    "cs_convnet/layers.py",
-    "cs_convnet/optim.py",
-    "cs_convnet/classifiers/fc_net.py",
-    "cs_convnet/classifiers/cnn.py",
-)
 NOTEBOOK_GLOB = "assignments/*/*.ipynb"
 MANIFEST = "submission.json"
 

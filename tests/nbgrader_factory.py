@@ -67,10 +67,10 @@ def write_source(source_root):
 
 def prepare_tiny_course(root):
     """A course prepared at ``root`` (a real gradebook, no course assignments) holding the tiny assignment's source."""
-    from autograder import course as course_mod
+    from autograder import prepare as prepare_mod
 
     root = Path(root)
-    course = course_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])
+    course = prepare_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])
     write_source(course.source)
     return course
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import batch, course as course_mod, gradebook
+from autograder import batch, gradebook, prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT
 
 TESTS = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ STUDENTS = ["s1", "s2", "s3", "s4"]
 def course(tmp_path_factory):
     base = tmp_path_factory.mktemp("batch")
     factory.write_source(base / "src")
-    course = course_mod.prepare(base / "course", source_dir=base / "src")
+    course = prepare_mod.prepare(base / "course", source_dir=base / "src")
     released = course.root / "release" / factory.ASSIGNMENT
     for student in STUDENTS:
         factory.write_submission(course.submitted / student / factory.ASSIGNMENT,
@@ -89,7 +89,7 @@ def test_interrupted_batch_resumes_without_losing_grades(course):
 def test_batch_killed_outright_leaves_no_process_and_resumes(tmp_path):
     """After SIGKILL (no clean-up possible), is no grading process left, and does a rerun finish?"""
     factory.write_source(tmp_path / "src")
-    small = course_mod.prepare(tmp_path / "course", source_dir=tmp_path / "src")
+    small = prepare_mod.prepare(tmp_path / "course", source_dir=tmp_path / "src")
     released = small.root / "release" / factory.ASSIGNMENT
     for student in ("k1", "k2"):
         factory.write_submission(small.submitted / student / factory.ASSIGNMENT,

@@ -260,11 +260,11 @@ def test_instructor_reviews_in_formgrader(tmp_path, browser, screens):
     from playwright.sync_api import expect
 
     import nbgrader_factory as factory
-    from autograder import batch, course as course_mod, gradebook
+    from autograder import batch, gradebook, prepare as prepare_mod
     from autograder.course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
 
     factory.write_source(tmp_path / "src")
-    course = course_mod.prepare(tmp_path / "course", source_dir=tmp_path / "src")
+    course = prepare_mod.prepare(tmp_path / "course", source_dir=tmp_path / "src")
     for student in ("ada", "bob"):
         factory.write_submission(course.submitted / student / factory.ASSIGNMENT,
                                  factory.student_notebook(course.root / "release" / factory.ASSIGNMENT,

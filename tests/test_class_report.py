@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import nbgrader_factory as factory
-from autograder import class_report, cli, course as course_mod, gradebook, grade_one, mutation, samples
+from autograder import class_report, cli, grade_one, gradebook, mutation, prepare as prepare_mod, samples
 from autograder.checks import all_checks
 from autograder.checks.compare import compare
 from autograder.failure_signatures import NO_MESSAGE, categorise, exception_type, normalise
@@ -182,7 +182,7 @@ def klass(tmp_path_factory):
     base = tmp_path_factory.mktemp("class_report")
     factory.write_source(base / "src")
     with ThreadPoolExecutor(1) as pool:   # nbgrader registers the assignment while the bugs are graded
-        preparing = pool.submit(course_mod.prepare, base / "course", source_dir=base / "src")
+        preparing = pool.submit(prepare_mod.prepare, base / "course", source_dir=base / "src")
         messages = _capture_messages(base / "bugs")
         course = preparing.result()
     rng = np.random.default_rng(2024)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import cli, collect, course as course_mod, gradebook
+from autograder import cli, collect, course as course_mod, gradebook, prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def test_recollecting_replaces_earlier_files(course, tmp_path):
 
 def test_table_and_export_commands_read_the_gradebook(tmp_path, capsys):
     """Do `table` and `export` show package checks recorded in the gradebook?"""
-    course = course_mod.prepare(tmp_path / "course", source_dir=tmp_path / "nothing", assignments=[])
+    course = prepare_mod.prepare(tmp_path / "course", source_dir=tmp_path / "nothing", assignments=[])
     gradebook.record_student(course, "ada", {}, factory.package_report(1.0))
     gradebook.record_student(course, "bob", {}, factory.package_report(0.0))
     assert cli.main(["--course-dir", str(course.root), "table"]) == 0

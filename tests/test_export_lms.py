@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import batch, cli, course as course_mod, export as export_mod, gradebook
+from autograder import batch, cli, export as export_mod, gradebook, prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT
 
 # Canvas's gradebook export, the layout its import reads (canvas-lms lib/gradebook_exporter.rb and
@@ -75,7 +75,7 @@ def course(tmp_path_factory):
     nobody submitted the second assignment."""
     base = tmp_path_factory.mktemp("lms")
     shutil.copytree(factory.write_source(base / "src"), base / "src" / UNSUBMITTED)
-    course = course_mod.prepare(base / "course", source_dir=base / "src")
+    course = prepare_mod.prepare(base / "course", source_dir=base / "src")
     released = course.root / "release" / factory.ASSIGNMENT
     wrong_square = dict(factory.CORRECT, square_body="return x")
     for student, bodies in [("ada", factory.CORRECT), ("bob", wrong_square)]:

@@ -9,6 +9,7 @@ from autograder import grade_one, sandbox, samples
 from autograder.checks import all_checks
 from autograder.checks.layers import all_checks as layer_checks
 from autograder.samples import reference_files, replace_function, write_submission
+from cs_convnet.boundary import LEARNER_FILES
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
 
@@ -49,7 +50,7 @@ def test_missing_files_count_as_not_implemented(tmp_path):
     (tmp_path / "empty").mkdir()
     report = grade_one.grade(tmp_path / "empty", seed=1)
     assert report["score"] == 0
-    assert len([n for n in report["notes"] if "missing" in n]) == len(sandbox.learner_files())
+    assert len([n for n in report["notes"] if "missing" in n]) == len(LEARNER_FILES)
     assert "NotImplementedError" in report["checks"][0]["message"]
 
 

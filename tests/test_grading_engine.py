@@ -23,6 +23,7 @@ import pytest
 
 import nbgrader_factory as factory
 from autograder import batch, cgroups, cli, course as course_mod, executors, gradebook, results, sandbox, tasks
+from autograder import prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT
 from autograder.samples import reference_files, replace_function, write_submission
 
@@ -61,7 +62,7 @@ def fake_grade_one(folder, extra=""):
 def empty_course(tmp_path_factory):
     """A prepared course without notebook assignments, copied by each test (preparing one takes seconds)."""
     folder = tmp_path_factory.mktemp("empty")
-    return course_mod.prepare(folder / "course", source_dir=folder / "nothing", assignments=[])
+    return prepare_mod.prepare(folder / "course", source_dir=folder / "nothing", assignments=[])
 
 
 def copy_course(empty, folder):

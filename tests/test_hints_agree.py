@@ -14,11 +14,14 @@ import nbformat
 import numpy as np
 import pytest
 
+from cs_convnet.boundary import BEGIN_HIDDEN as BEGIN
+from cs_convnet.boundary import BEGIN_SOLUTION
+from cs_convnet.boundary import END_HIDDEN as END
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "assignments" / "notebook_sources"))
 from cellkit import CHECKS  # noqa: E402
 
-BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CONVOLUTION = REPO / "assignments" / "source" / "02_convolution" / "convolution.ipynb"
 
 
@@ -48,7 +51,7 @@ def square_padding_dx(cells):
 
 def sharing_answers_by_name(cells):
     """Inline question 1 answered from the variable names: a name that says weights counts weights only."""
-    names = cells["conv-inline-sharing"].source.split("### BEGIN SOLUTION")[1]
+    names = cells["conv-inline-sharing"].source.split(BEGIN_SOLUTION)[1]
     per_neuron = next(line.split("=")[0].strip() for line in names.splitlines() if "_per_neuron" in line)
     count = "11 * 11 * 3" if "weights" in per_neuron else "11 * 11 * 3 + 1"
     return textwrap.dedent(f'''

@@ -1,4 +1,5 @@
-"""The import graph of cs_convnet: every module imports on its own, and nothing imports in a circle.
+"""The import graph of cs_convnet and autograder: every module imports on its own, nothing imports in a circle,
+and the learner package never imports the grader.
 
 The graph comes from grimp, which reads every import statement of the
 package's source, including those inside functions: an import moved into a
@@ -61,6 +62,17 @@ def test_has_cs_convnet_no_import_cycles_beyond_the_known_ones():
     assert import_cycles("cs_convnet") == KNOWN_CS_CONVNET_CYCLES
 
 
+def test_has_autograder_no_import_cycles():
+    """Does no module of autograder reach itself through imports (top-level or inside functions)?"""
+    assert import_cycles("autograder") == []
+
+
+def test_does_cs_convnet_never_import_autograder():
+    """Does no module of the learner package import the grader (which learners never receive)?"""
+    graph = grimp.build_graph("cs_convnet", "autograder", cache_dir=None)
+    assert not graph.chain_exists(importer="cs_convnet", imported="autograder", as_packages=True)
+
+
 def test_is_the_spec_language_below_its_users():
     """Do convnet, summary and surgery import the spec language from netspec, which imports none of them?"""
     graph = grimp.build_graph("cs_convnet", cache_dir=None)
@@ -85,7 +97,7 @@ def test_does_the_cycle_check_see_imports_inside_functions(tmp_path, monkeypatch
     assert import_cycles("hidden_cycle") == [["hidden_cycle.a", "hidden_cycle.b"]]
 
 
-@pytest.mark.parametrize("module", _modules("cs_convnet"))
+@pytest.mark.parametrize("module", _modules("cs_convnet") + _modules("autograder"))
 def test_does_each_module_import_alone_in_a_fresh_interpreter(module):
     """Does importing this module first, with nothing else loaded, succeed (no order-dependent import)?"""
     run = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)

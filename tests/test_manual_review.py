@@ -14,7 +14,7 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 import nbgrader_factory as factory
-from autograder import batch, cli, course as course_mod, feedback, gradebook
+from autograder import batch, cli, feedback, gradebook, prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
 
 TESTS = Path(__file__).resolve().parent
@@ -38,7 +38,7 @@ def course(tmp_path_factory):
     """Two learners, both correct, graded; ``waits`` has a cell that still needs a person."""
     base = tmp_path_factory.mktemp("review")
     factory.write_source(base / "src")
-    course = course_mod.prepare(base / "course", source_dir=base / "src")
+    course = prepare_mod.prepare(base / "course", source_dir=base / "src")
     released = course.root / "release" / factory.ASSIGNMENT
     for student in ("waits", "done"):
         factory.write_submission(course.submitted / student / factory.ASSIGNMENT,

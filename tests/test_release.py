@@ -12,76 +12,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import release
+from autograder import release, sandbox
+from cs_convnet import boundary
+from cs_convnet.boundary import BEGIN_HIDDEN as HIDDEN_BEGIN
+from cs_convnet.boundary import BEGIN_SOLUTION as BEGIN
+from cs_convnet.boundary import END_HIDDEN as HIDDEN_END
+from cs_convnet.boundary import END_SOLUTION as END
+from cs_convnet.boundary import LEARNER_FILES, marked_regions
 from test_notebooks import errors_of, run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "assignments" / "source"
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-
-
-# --------------------------------------------------------------------------
-# Stubbing the package's solution regions
-# --------------------------------------------------------------------------
-
-SAMPLE = textwrap.dedent('''
-    """Module docstring that mentions ``### BEGIN SOLUTION`` in prose."""
-
-
-    def double(x):
-        """Twice x, elementwise.
-
-        More text.
-        """
-        check(x)
-        ### BEGIN SOLUTION
-        y = 2 * x
-        ### END SOLUTION
-        return y
-
-
-    class Net:
-        def loss(self, X):
-            """Loss of the net."""
-            if X is None:
-                # HINT: compute the scores first
-                ### BEGIN SOLUTION
-                scores = X @ self.W
-                ### END SOLUTION
-            return scores
-''')
-
-
-def test_stub_replaces_each_region_keeping_code_and_indentation():
-    """Are solution regions replaced by an indented stub with a hint, and the code around them kept?"""
-    stubbed = release.stub_solutions(SAMPLE, "pkg/mod.py")
-    assert "y = 2 * x" not in stubbed and "scores = X @ self.W" not in stubbed
-    assert "    check(x)\n    raise NotImplementedError('implement double in pkg/mod.py: Twice x, elementwise.')" in stubbed
-    assert "            raise NotImplementedError('compute the scores first')" in stubbed
-    assert "    return y" in stubbed and "``### BEGIN SOLUTION``" in stubbed  # prose mentions are not regions
-    namespace = {"check": lambda x: None}
-    exec(compile(stubbed, "pkg/mod.py", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match="implement double in pkg/mod.py: Twice x, elementwise."):
-        namespace["double"](3)
-
-
-@pytest.mark.parametrize("text, problem", [
-    (f"{BEGIN}\nx = 1\n", "has no"),
-    (f"{BEGIN}\n{BEGIN}\n{END}\n", "nested"),
-    (f"x = 1\n{END}\n", "without"),
-], ids=["unterminated", "nested", "end-without-begin"])
-def test_malformed_regions_are_refused(text, problem):
-    """Does a malformed solution region stop the release instead of shipping something half-stubbed?"""
-    with pytest.raises(release.ReleaseError, match=problem):
-        release.stub_solutions(text, "bad.py")
-
-
-def test_learner_files_are_the_files_the_submission_collects():
-    """Does `cs-convnet submit` collect exactly the package files that hold solution regions?"""
-    from cs_convnet.submission import LEARNER_FILES
-
-    assert sorted(LEARNER_FILES) == release.learner_files(REPO)
 
 
 # --------------------------------------------------------------------------
@@ -106,8 +47,8 @@ def _package_regions():
     regions = {}
     for path in sorted((REPO / "cs_convnet").rglob("*.py")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        for number, (begin, end) in enumerate(release.solution_regions("\n".join(lines))):
-            regions[(str(path.relative_to(REPO)), number)] = [line.strip() for line in lines[begin + 1:end]]
+        for number, (begin, end) in enumerate(marked_regions("\n".join(lines))):   # 1-based marker lines
+            regions[(str(path.relative_to(REPO)), number)] = [line.strip() for line in lines[begin:end - 1]]
     return regions
 
 
@@ -154,9 +95,9 @@ def _instructor_public_lines():
             if path.is_file() and path.suffix in {".py", ".pyx", ".pxd", ".md"} and "__pycache__" not in path.parts:
                 lines = path.read_text(encoding="utf-8").splitlines()
                 inside = set()
-                for begin, end in release.solution_regions("\n".join(lines)) if path.suffix == ".py" else []:
+                for begin, end in marked_regions("\n".join(lines)) if path.suffix == ".py" else []:
                     inside.update(range(begin, end + 1))
-                public.update(line.strip() for i, line in enumerate(lines) if i not in inside)
+                public.update(line.strip() for i, line in enumerate(lines, start=1) if i not in inside)
     for path in SOURCE.glob("*/*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -280,6 +221,17 @@ def test_student_package_imports_and_stubs_say_what_to_implement(edition):
         out, _ = fast.conv_forward_fast(xc, wc, np.zeros(3), {"stride": 1, "pad": 1})   # provided: works
         report["fast_shape"] = list(out.shape)
         report["rel_error"] = gc.rel_error(np.ones(3), np.ones(3))
+        from cs_convnet import fast_batchnorm, fast_optim, optim   # provided fast paths beside stubbed files
+        from cs_convnet.classifiers.cnn import ThreeLayerConvNet
+        from cs_convnet.classifiers.fc_net import FullyConnectedNet
+        for key, call in [("sgd", lambda: optim.sgd(np.ones(2), np.ones(2))),
+                          ("fc", lambda: FullyConnectedNet([4], input_dim=3, seed=0).loss(np.ones((2, 3)))),
+                          ("cnn", lambda: ThreeLayerConvNet((1, 4, 4), 2, 3, 4, seed=0).loss(np.ones((1, 1, 4, 4))))]:
+            try:
+                call()
+            except NotImplementedError as error:
+                report[key] = str(error)
+        report["fast_adam"] = float(fast_optim.adam(np.ones(2), np.ones(2))[0][0])
         print(json.dumps(report))
     ''')
     assert result.returncode == 0, result.stderr
@@ -288,6 +240,10 @@ def test_student_package_imports_and_stubs_say_what_to_implement(edition):
     assert report["affine"].startswith("implement affine_forward in cs_convnet/layers.py")
     assert "features per example" in report["checked"]
     assert report["fast_shape"] == [1, 3, 5, 5] and report["rel_error"] == 0.0
+    assert report["sgd"].startswith("implement sgd in cs_convnet/optim.py")
+    assert report["fc"].startswith("implement FullyConnectedNet.loss in cs_convnet/classifiers/fc_net.py")
+    assert report["cnn"].startswith("implement ThreeLayerConvNet.loss in cs_convnet/classifiers/cnn.py")
+    assert report["fast_adam"] < 1.0
 
 
 def test_submit_collects_notebooks_and_learner_files(edition, tmp_path):
@@ -302,14 +258,44 @@ def test_submit_collects_notebooks_and_learner_files(edition, tmp_path):
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
         manifest = json.loads(archive.read("submission.json"))
-    from cs_convnet.submission import LEARNER_FILES
-
     assert set(LEARNER_FILES) <= names
     notebooks = {f"assignments/{p.parent.name}/{p.name}" for p in SOURCE.glob("*/*.ipynb")}
     assert notebooks <= names
     assert manifest["student"] == "alice" and set(manifest["files"]) == names - {"submission.json"}
     assert "affine_forward" in manifest["not_implemented"]["cs_convnet/layers.py"]
     assert "still raises NotImplementedError in: " in result.stdout
+
+
+def test_released_graded_and_submitted_editions_agree(edition, tmp_path):
+    """Do the edition learners get, the one the sandbox grades against and what `cs-convnet submit` packs
+    hold the same package files, learner stubs included, byte for byte?"""
+    released = edition["output"]
+    output = tmp_path / "untouched.zip"
+    result = _run_student_python(edition, f'''
+        import sys
+        from cs_convnet.cli import main
+        sys.exit(main(["submit", "--name", "untouched", "--output", {str(output)!r}]))
+    ''')
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(output) as archive:
+        submitted = {name: archive.read(name) for name in archive.namelist() if name.startswith("cs_convnet/")}
+    (tmp_path / "nothing").mkdir()
+    root = sandbox.prepare_root(tmp_path / "nothing")   # nothing overlaid: the graded edition as built
+    try:
+        graded = {p.relative_to(root.path).as_posix(): p.read_bytes()
+                  for p in (root.path / "cs_convnet").rglob("*") if p.is_file()}
+    finally:
+        root.cleanup()
+    shipped = {p.relative_to(released).as_posix(): p.read_bytes()
+               for p in (released / "cs_convnet").rglob("*") if p.is_file()}
+    compiled = {rel for rel in graded if rel.startswith("cs_convnet/_compiled/") and rel.endswith((".so", ".pyd"))}
+    assert sorted(set(graded) - compiled) == sorted(shipped)   # the sandbox adds only the compiled kernels
+    assert {rel: graded[rel] for rel in shipped} == shipped
+    assert sorted(submitted) == sorted(LEARNER_FILES)
+    assert submitted == {rel: shipped[rel] for rel in LEARNER_FILES}
+    for rel in LEARNER_FILES:
+        stubs = boundary.solution_regions((REPO / rel).read_text(encoding="utf-8"), rel)
+        assert shipped[rel].count(b"raise NotImplementedError('implement ") == len(stubs), rel
 
 
 @pytest.mark.slow

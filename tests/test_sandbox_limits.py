@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroups, course as course_mod, grade_one, limits, sandbox, tasks
+from autograder import cgroups, grade_one, limits, prepare as prepare_mod, sandbox, tasks
 from autograder.samples import reference_files, replace_function, write_submission
 
 MEMORY = 512 * limits.MiB   # 256 MiB starves the honest convnet check into thrashing
@@ -296,7 +296,7 @@ def test_a_memory_error_in_the_learners_code_is_not_an_out_of_memory_label(tmp_p
 @needs_cgroup
 def test_two_hostile_submissions_at_once_next_to_an_honest_one(tmp_path, baseline):
     """With --jobs 2, are two memory attacks contained and labelled while an honest submission gets full marks?"""
-    course = course_mod.prepare(tmp_path / "course", source_dir=tmp_path / "nothing", assignments=[])
+    course = prepare_mod.prepare(tmp_path / "course", source_dir=tmp_path / "nothing", assignments=[])
     students = {"a_memfd": hostile("memfd"), "b_forks": hostile("fork-tree"), "c_honest": reference_files()}
     for student, files in students.items():
         write_submission(files, course.packages / student)

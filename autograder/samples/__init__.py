@@ -9,7 +9,9 @@ laid out like the student edition (``cs_convnet/layers.py``, ...).
 import json
 from pathlib import Path
 
-from ..sandbox import learner_files, reference_package, strip_solutions
+from cs_convnet.boundary import LEARNER_FILES, stub_solutions
+
+from ..edition import reference_package
 
 HERE = Path(__file__).parent
 
@@ -43,7 +45,7 @@ def apply_patches(files, patches, origin="sample"):
 def reference_files():
     """{rel: text} of the instructor's learner-edited files."""
     package = reference_package()
-    return {rel: (package.parent / rel).read_text(encoding="utf-8") for rel in learner_files(package)}
+    return {rel: (package.parent / rel).read_text(encoding="utf-8") for rel in sorted(LEARNER_FILES)}
 
 
 def write_submission(files, dest):
@@ -71,7 +73,7 @@ def materialize_all(dest):
 
 def student_files():
     """{rel: text} of the student edition's stubs (an untouched submission)."""
-    return {rel: strip_solutions(text) for rel, text in reference_files().items()}
+    return {rel: stub_solutions(text, rel) for rel, text in reference_files().items()}
 
 
 def replace_function(text, name, source):

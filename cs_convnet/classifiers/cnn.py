@@ -14,14 +14,14 @@ from ..layer_utils import (
     conv_relu_pool_forward,
 )
 from ..layers import affine_backward, affine_forward, softmax_loss
-from .convnet import (
-    _check_dtype,
-    _check_positive_ints,
-    _check_reg,
-    _check_seed,
-    _check_weight_scale,
+from ..netspec import check_input_dim
+from ..shape_checks import (
+    check_dtype,
     check_images,
-    check_input_dim,
+    check_positive_ints,
+    check_reg,
+    check_seed,
+    check_weight_scale,
 )
 
 
@@ -57,7 +57,7 @@ class ThreeLayerConvNet:
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
                  weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
         C, H, W = self.input_dim = check_input_dim(input_dim)
-        self.num_filters, self.filter_size, self.hidden_dim, self.num_classes = _check_positive_ints(
+        self.num_filters, self.filter_size, self.hidden_dim, self.num_classes = check_positive_ints(
             num_filters=num_filters, filter_size=filter_size, hidden_dim=hidden_dim, num_classes=num_classes)
         if filter_size % 2 == 0:
             raise ValueError(f"filter_size must be odd so that pad = (filter_size - 1) / 2 keeps H and W, "
@@ -65,10 +65,10 @@ class ThreeLayerConvNet:
         if H % 2 or W % 2:
             raise ValueError(f"the 2x2 stride-2 max pool needs an even height and width, got input_dim {input_dim} "
                              f"(H={H}, W={W}): (H - 2)/2 + 1 must be a whole number")
-        weight_scale = _check_weight_scale(weight_scale)
-        seed = _check_seed(seed)
-        self.reg = _check_reg(reg)
-        self.dtype = _check_dtype(dtype)
+        weight_scale = check_weight_scale(weight_scale)
+        seed = check_seed(seed)
+        self.reg = check_reg(reg)
+        self.dtype = check_dtype(dtype)
         self.conv_param = {"stride": 1, "pad": (self.filter_size - 1) // 2}
         self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
 

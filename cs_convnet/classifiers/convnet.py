@@ -23,7 +23,6 @@ pools before any fc, ending with an fc).
 """
 
 import math
-import numbers
 
 import numpy as np
 
@@ -57,6 +56,15 @@ from ..netspec import (  # re-exported: the spec language's names were first def
     format_spec,
     parse_spec,
     plan,
+)
+from ..shape_checks import (  # check_images re-exported: it was first defined here
+    check_dtype,
+    check_images,
+    check_keep_ratio,
+    check_normalization,
+    check_reg,
+    check_seed,
+    check_weight_scale,
 )
 from ..summary import summarize
 
@@ -231,12 +239,12 @@ class ConvNet:
         layers = parse_spec(spec)
         check_pattern(layers)
         self.input_dim = check_input_dim(input_dim)
-        normalization = _check_normalization(normalization)
-        dropout_keep_ratio = _check_keep_ratio(dropout_keep_ratio)
-        weight_scale = _check_weight_scale(weight_scale, he_default=True)
-        self.reg = _check_reg(reg)
-        self.dtype = _check_dtype(dtype)
-        seed, dropout_seed = _check_seed(seed), _check_seed(dropout_seed, "dropout_seed")
+        normalization = check_normalization(normalization)
+        dropout_keep_ratio = check_keep_ratio(dropout_keep_ratio)
+        weight_scale = check_weight_scale(weight_scale, he_default=True)
+        self.reg = check_reg(reg)
+        self.dtype = check_dtype(dtype)
+        seed, dropout_seed = check_seed(seed), check_seed(dropout_seed, "dropout_seed")
         if normalization == "batchnorm":
             if any(isinstance(layer, BatchNorm) for layer in layers):
                 raise ValueError("normalization='batchnorm' inserts a bn after every conv and hidden fc; "
@@ -313,71 +321,6 @@ class ConvNet:
                 loss += 0.5 * self.reg * float(np.sum(W * W))
                 grads[name] = grads[name] + self.reg * W
         return loss, {name: grads[name].astype(self.dtype, copy=False) for name in self.params}
-
-
-def check_images(X, input_dim, dtype):
-    """Raise unless X has shape (N, *input_dim); return it as ``dtype``."""
-    if not isinstance(X, np.ndarray) or X.ndim != 4 or X.shape[1:] != tuple(input_dim):
-        got = X.shape if isinstance(X, np.ndarray) else type(X).__name__
-        raise ValueError(f"X must have shape (N, C, H, W) = (N, {', '.join(map(str, input_dim))}), got {got}")
-    return X.astype(dtype, copy=False)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_reg(reg):
-    if not _is_real(reg) or not 0 <= reg < math.inf:
-        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-    return float(reg)
-
-
-def _check_positive_ints(**values):
-    """Raise unless every value is an integer >= 1 (message names the argument); return them as ints."""
-    for name, value in values.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return [int(value) for value in values.values()]
-
-
-def _check_seed(value, name="seed"):
-    if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_))
-                              or value < 0):
-        raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
-    return None if value is None else int(value)
-
-
-def _check_keep_ratio(value):
-    if not _is_real(value) or not 0 < value <= 1:
-        raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], got {value!r}")
-    return float(value)
-
-
-def _check_normalization(value):
-    if value not in (None, "batchnorm"):
-        raise ValueError(f"normalization must be None or 'batchnorm', got {value!r}")
-    return value
-
-
-def _check_weight_scale(value, he_default=False):
-    """A finite standard deviation > 0 (or None, for He initialization, when ``he_default``)."""
-    if value is None and he_default:
-        return None
-    if not _is_real(value) or not 0 < value < math.inf:
-        expected = "None (He initialization) or a positive float" if he_default else "a positive number"
-        raise ValueError(f"weight_scale must be {expected}, got {value!r}")
-    return float(value)
-
-
-def _check_dtype(dtype):
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}") from None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype}")
-    return dtype.type
 
 
 def _with_batchnorm(layers):

@@ -18,14 +18,14 @@ from ..layers import (
     relu_forward,
     softmax_loss,
 )
-from .convnet import (
-    _check_dtype,
-    _check_keep_ratio,
-    _check_normalization,
-    _check_positive_ints,
-    _check_reg,
-    _check_seed,
-    _check_weight_scale,
+from ..shape_checks import (
+    check_dtype,
+    check_keep_ratio,
+    check_normalization,
+    check_positive_ints,
+    check_reg,
+    check_seed,
+    check_weight_scale,
 )
 
 
@@ -67,17 +67,17 @@ class FullyConnectedNet:
         if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
             raise ValueError(f"hidden_dims must be a list of hidden layer sizes such as [100, 100], "
                              f"got {hidden_dims!r}")
-        hidden_dims = _check_positive_ints(**{f"hidden_dims[{i}]": h for i, h in enumerate(hidden_dims)})
-        self.input_dim, self.num_classes = _check_positive_ints(input_dim=input_dim, num_classes=num_classes)
-        dropout_keep_ratio = _check_keep_ratio(dropout_keep_ratio)
-        self.normalization = _check_normalization(normalization)
-        weight_scale = _check_weight_scale(weight_scale)
-        seed = _check_seed(seed)
+        hidden_dims = check_positive_ints(**{f"hidden_dims[{i}]": h for i, h in enumerate(hidden_dims)})
+        self.input_dim, self.num_classes = check_positive_ints(input_dim=input_dim, num_classes=num_classes)
+        dropout_keep_ratio = check_keep_ratio(dropout_keep_ratio)
+        self.normalization = check_normalization(normalization)
+        weight_scale = check_weight_scale(weight_scale)
+        seed = check_seed(seed)
 
         self.use_dropout = dropout_keep_ratio != 1
-        self.reg = _check_reg(reg)
+        self.reg = check_reg(reg)
         self.num_layers = 1 + len(hidden_dims)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = check_dtype(dtype)
         self.hidden_dims = hidden_dims
 
         rng = np.random.default_rng(seed)
