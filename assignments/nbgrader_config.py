@@ -64,7 +64,7 @@ if _pp is not None:
         _NB + "CheckCellMetadata",
     ]
     c.Autograde.autograde_preprocessors = [
-        _CS + "CrashTolerantExecute",      # a dead kernel fails the rest, keeps earlier points
+        _CS + "TrustedTestsExecute",       # test cells scored in this process; a dead kernel fails the rest
         _CS + "StderrIsNotFailure",        # a warning on stderr does not zero a passing test
         _NB + "IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor", _NB + "LimitOutput",
         _NB + "SaveAutoGrades", _NB + "AssignLatePenalties", _NB + "CheckCellMetadata",

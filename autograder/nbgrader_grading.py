@@ -15,17 +15,26 @@ What notebook grading can and cannot protect
 * Locked cells (tests, provided code) are restored from the gradebook's source
   by nbgrader's ``OverwriteCells`` whatever the learner did to them, and deleted
   grade cells are re-inserted (``add_missing_cells``), hidden tests included.
-* The tests still run in the learner's kernel, after the learner's code: a
-  solution cell can rebind ``np.allclose``, ``AssertionError`` or anything else
-  the tests use, and no test cell can defend itself from inside that kernel.
-  So notebook scores are advisory; the authoritative score of the learner's
-  package comes from ``grade-one``, whose checks compare outputs in a trusted
-  process. :func:`monkeypatch_findings` reads the learner's cells and flags
-  assignments to attributes of imported modules, ``setattr`` on them,
-  ``builtins`` and ``sys.modules`` edits: those notebooks are marked
-  "needs manual grade" with a note. A determined learner can hide such a patch
-  from a static reading (``exec`` of a built string), which the flag does not
-  catch.
+* The score of every grade cell is decided in the trusted grader process, not
+  in the learner's kernel (:class:`autograder.nbgrader_preprocessors.TrustedTestsExecute`,
+  :mod:`autograder.trusted_tests`). The test code, hidden tests included, runs
+  here; each learner name it reads is fetched from the kernel as plain data of
+  exact types (``int``, ``float``, ``bool``, ``str``, ``None``, containers of
+  them, numeric arrays as ``.npy`` without pickle), anything else is refused and
+  the test fails saying so; each learner function it calls runs in the kernel
+  on plain inputs and returns plain outputs. The check helpers and numpy are
+  the grader's own (the source notebook's cells marked ``trusted_helpers``), so
+  rebinding ``np.allclose``, ``AssertionError``, the helpers, ``sys.settrace``
+  or ``sys.modules`` inside the kernel changes no score; a kernel that dies or
+  hangs scores 0 from that cell on. The kernel still runs the visible tests
+  after the learner's code, for the outputs the learner sees in the feedback.
+* What it cannot see: a learner function is still the learner's code, so it
+  may behave differently when graded (it never sees the hidden tests' expected
+  values, only their inputs) or return hard-coded answers for inputs it can
+  guess; a value computed in the kernel is trusted as data. The package's
+  functions are also checked by ``grade-one`` in its own sandbox.
+  :func:`monkeypatch_findings` still reads the learner's cells and notes
+  rebinding of module attributes for the instructor; it changes no score.
 """
 
 import ast
@@ -231,10 +240,9 @@ def grade_notebooks(course, student, assignment, package_root=None, timeout=NBGR
                       locked_cell_changes(nb, nbformat.read(released, as_version=4))]
         findings = monkeypatch_findings(nb)
         if findings:
-            review.append(notebook)
             notes.append(f"{assignment}/{notebook}.ipynb rebinds module attributes ("
-                         + "; ".join(findings[:3]) + "): tests in the notebook can be fooled this "
-                         "way, so its grades need a manual review")
+                         + "; ".join(findings[:3]) + "); the notebook's tests are scored in the grader's "
+                         "process, so this changes no score")
         nbformat.write(nb, inbox / f"{notebook}.ipynb")
         gradable.append(notebook)
 

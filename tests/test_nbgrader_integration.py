@@ -17,7 +17,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 import nbgrader_factory as factory
-from autograder import batch, collect, course as course_mod, export, feedback, gradebook
+from autograder import batch, collect, export, feedback, gradebook, prepare as prepare_mod
 from autograder.course import PACKAGE_ASSIGNMENT
 from autograder.nbgrader_grading import monkeypatch_findings
 from autograder.nbgrader_preprocessors import CrashTolerantExecute, StderrIsNotFailure
@@ -46,7 +46,7 @@ LEARNERS = {
     "crashes": ({"square_body": "return np.asarray(x) ** 2", "cube_body": "import os\nos._exit(3)"},
                 {"square_test": 2, "cube_test": 0}),
     "patches_numpy": ({"square_body": "return 0", "cube_body": "return 0",
-                       "before_tests": "np.allclose = lambda *a, **k: True"}, {"square_test": 2, "cube_test": 3}),
+                       "before_tests": "np.allclose = lambda *a, **k: True"}, {"square_test": 0, "cube_test": 0}),
     "loops": ({"square_body": "return np.asarray(x) ** 2", "cube_body": "while True:\n    pass"},
               {"square_test": 2, "cube_test": 0}),
 }
@@ -70,7 +70,7 @@ def graded(tmp_path_factory):
     """A tiny course, a class of learners collected from folders and zips, autograded and exported."""
     base = tmp_path_factory.mktemp("nbgrader")
     factory.write_source(base / "src")
-    course = course_mod.prepare(base / "course", source_dir=base / "src")
+    course = prepare_mod.prepare(base / "course", source_dir=base / "src")
     released = course.root / "release" / factory.ASSIGNMENT
     inbox = base / "inbox"
     for name, (edits, _) in LEARNERS.items():
@@ -191,15 +191,13 @@ def test_edited_locked_test_is_restored_and_noted(graded):
     assert not any("was edited" in n for n in _notes(graded["course"], "correct"))
 
 
-def test_monkeypatching_numpy_is_flagged_for_review(graded):
-    """Does `np.allclose = lambda *a, **k: True` fool the in-kernel tests, and is it flagged?"""
+def test_monkeypatching_numpy_fools_no_test_and_is_noted(graded):
+    """Does `np.allclose = lambda *a, **k: True` in the kernel leave the trusted scores at 0, with a note?"""
     cells = _cells(graded["course"], "patches_numpy")
-    # the pitfall: wrong functions pass their notebook tests ...
-    assert {name: c["auto_score"] for name, c in cells.items()} == {"square_test": 2, "cube_test": 3}
-    # ... so the notebook is marked for manual grading, with a note naming the patch
-    assert all(c["needs_manual_grade"] for c in cells.values())
-    assert any("np.allclose = ..." in n for n in _notes(graded["course"], "patches_numpy"))
-    assert not any(c["needs_manual_grade"] for c in _cells(graded["course"], "correct").values())
+    # the tests are scored in the grader's process, with its own numpy: wrong functions earn nothing
+    assert {name: c["auto_score"] for name, c in cells.items()} == {"square_test": 0, "cube_test": 0}
+    assert not any(c["needs_manual_grade"] for c in cells.values())
+    assert any("np.allclose = ..." in n and "changes no score" in n for n in _notes(graded["course"], "patches_numpy"))
 
 
 def test_monkeypatch_scan_ignores_ordinary_code():

@@ -5,6 +5,8 @@ import textwrap
 import nbformat
 import numpy as np
 
+from cs_convnet.boundary import marked_regions
+
 SCHEMA = 3
 
 
@@ -31,16 +33,24 @@ class Cells:
     def md(self, text):
         self.cells.append(nbformat.v4.new_markdown_cell(_src(text)))
 
-    def code(self, text):
-        """Provided code, locked so that grading can trust it."""
+    def code(self, text, trusted=False):
+        """Provided code, locked so that grading can trust it.
+
+        ``trusted``: the grader runs this cell in its own process too (the check
+        helpers and setup the test cells use; see ``autograder/trusted_tests.py``),
+        so the learner's notebook cannot replace what the tests call.
+        """
         self._provided += 1
         grade_id = f"{self.prefix}-provided-{self._provided:02d}"
-        self.cells.append(nbformat.v4.new_code_cell(_src(text), metadata=_meta(grade_id, locked=True)))
+        meta = _meta(grade_id, locked=True)
+        if trusted:
+            meta["cs_convnet"] = {"trusted_helpers": True}
+        self.cells.append(nbformat.v4.new_code_cell(_src(text), metadata=meta))
 
     def solution(self, grade_id, text, hint):
         """A code cell with a solution region; ``hint`` is the student stub's error message."""
         source = _src(text)
-        if "### BEGIN SOLUTION" not in source:
+        if not marked_regions(source, filename=f"solution cell {grade_id}"):   # RegionError if unbalanced
             raise ValueError(f"solution cell {grade_id} has no solution region")
         meta = _meta(f"{self.prefix}-{grade_id}", solution=True)
         meta["cs_convnet"] = {"hint": hint}
@@ -209,6 +219,20 @@ def answered(*names):
     if missing:
         raise NotImplementedError(f"answer the question above first: {', '.join(missing)} not set yet")
     return [globals()[name] for name in names]
+
+
+def numerical_param_gradient(model, name, X, y):
+    """The numerical gradient of ``model.loss(X, y)[0]`` with respect to ``model.params[name]``."""
+    value = np.array(model.params[name], copy=True)
+
+    def loss_at(params):
+        model.params[name] = params
+        return model.loss(X, y)[0]
+
+    try:
+        return eval_numerical_gradient(loss_at, value, verbose=False)
+    finally:
+        model.params[name] = value
 
 
 def check_gradient(name, analytic, numeric, tol=1e-6, hint=""):
