@@ -90,8 +90,11 @@ def _handle(value):
     _next_handle[0] += 1
     _handles[number] = value
     kind = type(value)
-    return {"h": number, "type": getattr(kind, "__qualname__", "object"),
-            "module": getattr(kind, "__module__", None), "callable": callable(value)}
+    handle = {"h": number, "type": getattr(kind, "__qualname__", "object"),
+              "module": getattr(kind, "__module__", None), "callable": callable(value)}
+    if isinstance(value, type(sys)):
+        handle["module_name"] = value.__name__   # the grader uses its own copy of a library module
+    return handle
 
 
 def encode(value, arrays, budget, depth=0, containers_as_handles=False):

@@ -23,7 +23,10 @@ autograded test cell is decided here, in nbgrader's own process:
   A handle can be called, indexed and looked into, but any comparison or
   conversion (``==``, ``bool``, ``float``, ``np.asarray``) is refused;
 * ``import cs_convnet...`` in test code gives handles to the learner's modules
-  in the kernel (``cs_convnet.gradient_check`` excepted).
+  in the kernel (``cs_convnet.gradient_check`` excepted); a library module the
+  learner's namespace holds (``np``, ``math``: :data:`LIBRARY_MODULES`) is
+  replaced by this process's own import of it, so rebinding ``np.allclose``
+  in the kernel reaches no test, even without trusted helper cells.
 
 What it cannot see: the values themselves are the learner's (a function may
 return answers hard-coded for the visible checks; the hidden checks use other
@@ -36,6 +39,7 @@ import ast
 import base64
 import builtins
 import contextlib
+import importlib
 import io
 import secrets
 import time
@@ -48,6 +52,10 @@ from .sandbox import WorkerFailure, pack_frames, unpack_frames
 
 GUEST_MODULE = "_cs_convnet_guest"
 TRUSTED_MODULES = {"cs_convnet.gradient_check"}   # provided checking code: the grader's own copy
+# A module the learner's namespace holds (``np``) is the grader's own when it is one of these libraries
+# (or a submodule); any other module stays in the kernel, a handle.
+LIBRARY_MODULES = {"numpy", "math", "cmath", "statistics", "itertools", "functools", "collections", "operator",
+                   "fractions", "decimal"}
 TRUSTED_HELPERS_KEY = "trusted_helpers"          # cell metadata "cs_convnet": {"trusted_helpers": true}
 
 
@@ -213,6 +221,10 @@ class KernelLink:
                 out[key] = self.decode(pair[1], arrays, what, depth + 1)
             return out
         if "h" in tree and type(tree["h"]) is int:
+            library = tree.get("module_name")
+            if type(library) is str and library.split(".")[0] in LIBRARY_MODULES \
+                    and all(part.isidentifier() for part in library.split(".")):
+                return importlib.import_module(library)
             return Remote(self, tree["h"], str(tree.get("type"))[:100], bool(tree.get("callable")), what)
         raise GradingLinkBroken("the kernel's answer was malformed")
 
