@@ -31,7 +31,9 @@ The classes are wired in by the autograde section of
 """
 
 import json
+import secrets
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 from jupyter_core.utils import ensure_async
@@ -133,22 +135,45 @@ class TrustedTestsExecute(CrashTolerantExecute):
         return helpers
 
     def _run_in_kernel(self, code, timeout):
-        """Run one request silently in the kernel; its display and error outputs.
-
-        Silent (no history, no ``pre_run_cell`` hooks such as autoreload's): about
-        6 ms a request instead of 16-19 ms through ``execute_cell``.
-        """
+        """Run one piece of code silently in the kernel (no history, no ``pre_run_cell`` hooks such as
+        autoreload's); its display and error outputs."""
         from nbclient.util import run_sync
 
-        return run_sync(self._async_run_in_kernel)(code, timeout)
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        return run_sync(self._async_outputs_of)(msg_id, timeout)
 
-    async def _async_run_in_kernel(self, code, timeout):
+    def _open_channel(self, target, timeout):
+        """Open the comm ``target`` that the guest registered (see ``notebook_guest.open_channel``)."""
+        from nbclient.util import run_sync
+
+        self._comm_id = secrets.token_hex(16)
+        return run_sync(self._async_outputs_of)(self._send("comm_open", {"comm_id": self._comm_id,
+                                                                         "target_name": target, "data": {}}), timeout)
+
+    def _send_on_channel(self, data, timeout):
+        """One request as a comm message: about 2 ms a round trip instead of 5 as code to execute."""
+        from nbclient.util import run_sync
+
+        return run_sync(self._async_outputs_of)(self._send("comm_msg", {"comm_id": self._comm_id, "data": data}),
+                                                timeout)
+
+    def _send(self, kind, content):
+        message = self.kc.session.msg(kind, content)
+        self.kc.shell_channel.send(message)
+        return message["header"]["msg_id"]
+
+    async def _async_outputs_of(self, msg_id, timeout):
+        """Outputs of the request ``msg_id`` until the kernel is idle again; interrupt it on timeout.
+
+        A comm reply counts as a ``display_data`` output. Raises ``GradingLinkBroken`` when the kernel
+        dies, or ignores an interrupt.
+        """
         import asyncio
         import queue
         import time
 
+        from . import notebook_guest
         trusted_tests = self._trusted_tests
-        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + timeout
         outputs, interrupted = [], False
         while True:
@@ -156,7 +181,6 @@ class TrustedTestsExecute(CrashTolerantExecute):
             if remaining <= 0 and not interrupted:
                 await ensure_async(self.km.interrupt_kernel())
                 interrupted, deadline = True, time.monotonic() + 10
-                outputs.append({"output_type": "error", "ename": "CellTimeoutError", "evalue": ""})
                 continue
             if remaining <= 0:
                 raise trusted_tests.GradingLinkBroken(
@@ -174,12 +198,15 @@ class TrustedTestsExecute(CrashTolerantExecute):
             kind, content = msg["msg_type"], msg["content"]
             if kind == "display_data":
                 outputs.append({"output_type": kind, "data": content.get("data", {})})
+            elif kind == "comm_msg" and notebook_guest.REPLY_MIME in content.get("data", {}):
+                outputs.append({"output_type": "display_data", "data": content["data"]})
             elif kind == "error":
                 outputs.append({"output_type": kind, "ename": content.get("ename"), "evalue": content.get("evalue")})
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
-        if interrupted:
-            outputs = [o for o in outputs if o["output_type"] != "display_data"] + [outputs[0]]
+        if interrupted:   # whatever the guest answered after the interrupt, the request timed out
+            outputs = [o for o in outputs if o["output_type"] != "display_data"]
+            outputs.append({"output_type": "error", "ename": "CellTimeoutError", "evalue": ""})
         return outputs
 
     def preprocess_cell(self, cell, resources, index):
@@ -189,7 +216,9 @@ class TrustedTestsExecute(CrashTolerantExecute):
         trusted_tests = self._trusted_tests
         name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
         if self._namespace is None:
-            link = trusted_tests.KernelLink(self._run_in_kernel, budget=float(self.timeout or 300))
+            link = trusted_tests.KernelLink(self._run_in_kernel, budget=float(self.timeout or 300),
+                                            channel=SimpleNamespace(open=self._open_channel,
+                                                                    send=self._send_on_channel))
             self._namespace = trusted_tests.TrustedNamespace(link)
         link = self._namespace._link
         if self._helpers is not None:

@@ -24,10 +24,12 @@ Any other object (a function, a class, a module, a model) stays here and the
 grader gets a handle: an opaque name it can call or look into, never compare.
 
 Standalone on purpose: its source is executed once in the kernel as the module
-``_cs_convnet_guest``; each request is one line of code calling :func:`serve`
-with a base64 string, and the reply is one ``display_data`` output of type
-:data:`REPLY_MIME` (base64 of the same frames: a count, a JSON header, then one
-``.npy`` frame per array, as the package checks' sandbox uses).
+``_cs_convnet_guest``. A request is a base64 string of frames (a count, a JSON
+header, then one ``.npy`` frame per array, as the package checks' sandbox
+uses), and so is the reply. Requests travel as Jupyter comm messages once
+:func:`open_channel` has run (about 2 ms a round trip); before that, or where
+comms are unavailable, as one line of code calling :func:`serve`, answered by
+a ``display_data`` output of type :data:`REPLY_MIME` (about 5 ms).
 """
 
 import base64
@@ -113,7 +115,7 @@ def encode(value, arrays, budget, depth=0, containers_as_handles=False):
             return {"refused": f"a numpy array of dtype {value.dtype} (only numeric arrays are plain data)"}
         arrays.append(np.ascontiguousarray(value))
         return {"a": len(arrays) - 1}
-    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+    if issubclass(kind, np.generic) and kind.__module__ == "numpy":
         if np.dtype(kind).kind not in "biufc":
             return {"refused": f"a numpy scalar of type {kind.__name__}"}
         arrays.append(np.asarray(value))
@@ -130,9 +132,9 @@ def encode(value, arrays, budget, depth=0, containers_as_handles=False):
         return {"t": [encode(v, arrays, budget, depth + 1) for v in value]}
     if kind is list:
         return [encode(v, arrays, budget, depth + 1) for v in list(value)]
-    if isinstance(value, _PLAIN_BASES) or isinstance(value, (np.ndarray, np.generic)):
+    if issubclass(kind, _PLAIN_BASES) or issubclass(kind, (np.ndarray, np.generic)):   # type(): __class__ may lie
         base = next(b for b in (bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset,
-                                np.ndarray, np.generic) if isinstance(value, b))
+                                np.ndarray, np.generic) if issubclass(kind, b))
         return {"refused": f"an object of type {kind.__qualname__}, a subclass of {base.__name__} "
                            f"(only exact {base.__name__} values are plain data)"}
     return _handle(value)
@@ -194,13 +196,6 @@ def _error(error):
 
 
 # -- requests -----------------------------------------------------------------
-def _reply(header, arrays):
-    from IPython.display import display
-
-    payload = base64.b64encode(pack(header, arrays)).decode("ascii")
-    display({REPLY_MIME: payload}, raw=True)
-
-
 def _mutable_after(args, arrays, budget):
     np = _np()
     return [encode(a, arrays, budget) if type(a) in (np.ndarray, dict, list) else None for a in args]
@@ -261,8 +256,8 @@ def handle(header, arrays):
     raise ValueError(f"unknown request {op!r}")
 
 
-def serve(request, nonce):
-    """Answer one request (base64 frames); the reply carries ``nonce`` back."""
+def answer(request, nonce):
+    """The reply (base64 frames) to one request (base64 frames); it carries ``nonce`` back."""
     try:
         header, arrays = unpack(base64.b64decode(request))
         reply, out = handle(header, arrays)
@@ -270,6 +265,32 @@ def serve(request, nonce):
         reply, out = {"ok": False, "error": _error(error)}, []
     reply["nonce"] = nonce
     try:
-        _reply(reply, out)
+        return base64.b64encode(pack(reply, out)).decode("ascii")
     except BaseException as error:
-        _reply({"ok": False, "nonce": nonce, "error": _error(error)}, [])
+        return base64.b64encode(pack({"ok": False, "nonce": nonce, "error": _error(error)}, [])).decode("ascii")
+
+
+def serve(request, nonce):
+    """Answer one request sent as code to execute: the reply is a ``display_data`` output."""
+    from IPython.display import display
+
+    display({REPLY_MIME: answer(request, nonce)}, raw=True)
+
+
+def open_channel(target):
+    """Answer requests sent as comm messages to ``target``: no code to compile and run for each.
+
+    A message's data is ``{"request": ..., "nonce": ...}``; the reply is a comm
+    message ``{REPLY_MIME: reply}``.
+    """
+    from IPython import get_ipython
+
+    kernel = get_ipython().kernel
+
+    def opened(comm, _message):
+        @comm.on_msg
+        def received(message):
+            data = message["content"]["data"]
+            comm.send({REPLY_MIME: answer(data["request"], data["nonce"])})
+
+    kernel.comm_manager.register_target(target, opened)
