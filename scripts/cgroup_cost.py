@@ -12,9 +12,9 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from autograder import limits  # noqa: E402
-from autograder.sandbox import cgroups
-from autograder.sandbox.isolation import Worker
-from autograder.sandbox.root import prepare_root
+from autograder.sandbox import cgroups  # noqa: E402
+from autograder.sandbox.isolation import Worker  # noqa: E402
+from autograder.sandbox.root import prepare_root  # noqa: E402
 
 
 def median_ms(samples):

@@ -47,12 +47,10 @@ from cs_convnet.atomic import write_json
 from cs_convnet.boundary import LEARNER_FILES
 from cs_convnet.cli import positive_float
 
-from ..sandbox.isolation import SandboxError, Worker
-
-from ..sandbox.protocol import WorkerFailure, decode, encode
-
 from ..checks import all_checks
 from ..checks.oracle import ReferenceOracle
+from ..sandbox.isolation import SandboxError, Worker
+from ..sandbox.protocol import WorkerFailure, decode, encode
 from ..sandbox.root import prepare_root
 
 EXIT_SANDBOX_UNAVAILABLE = 75   # EX_TEMPFAIL: the machine's fault, worth a retry elsewhere

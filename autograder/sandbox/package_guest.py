@@ -11,7 +11,7 @@ into the sandbox root as ``_grading_worker.py`` and started as
 ``-S`` keeps ``site`` from running ``.pth`` files, so an editable install of
 the instructor tree cannot shadow the student edition in ROOT.
 
-Requests (JSON header + .npy frames, see :mod:`autograder.sandbox`) name a
+Requests (JSON header + .npy frames, see :mod:`autograder.sandbox.protocol`) name a
 *program*:
 
 - ``import``: import a module, report the error if any;

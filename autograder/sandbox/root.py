@@ -12,8 +12,7 @@ from pathlib import Path
 
 from cs_convnet.boundary import LEARNER_FILES
 
-from ..edition import builder
-from ..edition.builder import reference_package
+from ..edition.builder import reference_package, write_package_edition
 
 WORKER_SOURCE = Path(__file__).with_name("package_guest.py")
 
@@ -70,7 +69,7 @@ def prepare_root(submission, package=None):
     base = Path(tempfile.mkdtemp(prefix="cs-convnet-grade-"))
     os.chmod(base, 0o755)
     student = base / "student"
-    builder.write_package_edition(student, package, compiled=True)
+    write_package_edition(student, package, compiled=True)
     root = base / "root"
     shutil.copytree(student, root)
     shutil.copyfile(WORKER_SOURCE, root / "_grading_worker.py")
