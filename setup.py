@@ -114,7 +114,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["cs_convnet", "cs_convnet.*", "autograder", "autograder.*"]),
     include_package_data=True,
-    package_data={"autograder": ["samples/**/*", "mutants/*.json", "*.json", "gradescope_template/*"]},
+    package_data={"autograder.qa": ["samples/*.json", "mutants/*.json"],
+                  "autograder.course": ["gradescope_template/*"]},
     ext_modules=cython_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     # scipy: the BLAS that the compiled convolution calls from its threads;

@@ -30,11 +30,10 @@ from urllib.parse import urlsplit
 
 from cs_convnet.cli import CommandError, DefaultsHelpFormatter, positive_float, positive_int, run_command
 
-from .gradescope import VISIBILITIES as GRADESCOPE_VISIBILITIES
-from .gradescope import visibility as gradescope_visibility
+from .course.gradescope import VISIBILITIES as GRADESCOPE_VISIBILITIES, visibility as gradescope_visibility
 
 PROG = "cs-convnet-course"
-DELEGATED = {"release": "autograder.release", "grade-one": "autograder.grade_one"}
+DELEGATED = {"release": "autograder.edition.release", "grade-one": "autograder.engine.grade_one"}
 SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")   # a remote scheduler's (inproc is in-process only)
 
 
@@ -94,7 +93,7 @@ def canvas_assignment_id(text):
 
 
 def build_parser():
-    from .course import DEMO_ASSIGNMENTS
+    from .course.layout import DEMO_ASSIGNMENTS
 
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=DefaultsHelpFormatter)
@@ -207,7 +206,7 @@ def main(argv=None):
 
 
 def _run(args, course_dir):
-    from . import course as course_mod, prepare as prepare_mod
+    from .course import layout as course_mod, prepare as prepare_mod
 
     course = course_mod.Course(course_dir)
     if args.command == "prepare":
@@ -218,7 +217,7 @@ def _run(args, course_dir):
     elif args.command == "autograde":
         return _autograde(args, course.require())
     elif args.command == "feedback":
-        from .feedback import generate
+        from .course.feedback import generate
 
         if args.student is not None:
             course.require().check_students([args.student])
@@ -227,28 +226,28 @@ def _run(args, course_dir):
     elif args.command == "export":
         return _export(args, course.require())
     elif args.command == "table":
-        from .report import format_table
+        from .report.table import format_table
 
         print(format_table(course.require()))
     elif args.command == "report":
-        from .class_report import write_report
+        from .report.analysis import write_report
 
         for path in write_report(course.require().root, args.assignment, output_folder(args.out, "--out")):
             print(path)
     elif args.command == "gradescope":
-        from .gradescope import build
+        from .course.gradescope import build
 
         path, config = build(output_file(args.output, "--output"), args.assignments, args.visibility,
                              args.hidden_visibility, stdout_visibility=args.stdout_visibility)
         print(f"Gradescope autograder -> {path}: package checks"
               + "".join(f", {assignment}" for assignment in config["notebooks"]))
     elif args.command == "bench-grading":
-        from .bench_grading import main as bench
+        from .qa.bench_grading import main as bench
 
         output_file(args.json_path, "--json")
         return bench(args.class_size, args.modes, args.assignments, args.json_path, args.work_dir, args.progress)
     elif args.command == "demo":
-        from .demo import run_demo
+        from .qa.demo import run_demo
 
         return run_demo(course_dir if args.course_dir or os.environ.get("CS_CONVNET_COURSE_DIR") else None,
                         jobs=args.jobs, assignments=args.assignments, progress=not args.no_progress)
@@ -256,8 +255,8 @@ def _run(args, course_dir):
 
 
 def _collect(args, course_dir):
-    from . import course as course_mod, prepare as prepare_mod
-    from .collect import collect, summary_line
+    from .course import layout as course_mod, prepare as prepare_mod
+    from .course.collect import collect, summary_line
 
     inbox = args.inbox
     if not course_mod.Course(course_dir).is_prepared():
@@ -273,7 +272,7 @@ def _collect(args, course_dir):
 
 
 def _export(args, course):
-    from .export import export, export_lms
+    from .course.export import export, export_lms
 
     to = output_folder(args.to, "--to")
     if args.export_format == "csv":
@@ -302,9 +301,9 @@ def _export(args, course):
 def _autograde(args, course):
     from collections import Counter
 
-    from .batch import autograde
-    from .nbgrader_grading import NBGRADER_TIMEOUT
-    from .report import format_table
+    from .course.nbgrader_grading import NBGRADER_TIMEOUT
+    from .engine.batch import autograde
+    from .report.table import format_table
 
     summary = autograde(course.root, jobs=args.jobs, force=args.force, students=args.students,
                         progress=not args.no_progress, timeout=args.timeout or NBGRADER_TIMEOUT,

@@ -2,7 +2,7 @@
 
 Two sandboxes run learner code: the worker of the package checks
 (:mod:`autograder.sandbox`, profile ``package``) and nbgrader's notebook kernel
-(:mod:`autograder.kernel_sandbox`, profile ``notebook``). Each gets a
+(:mod:`autograder.sandbox.notebook_kernel`, profile ``notebook``). Each gets a
 :class:`Limits`; every limit of either sandbox is read from here.
 
 A course changes a limit with an environment variable
@@ -10,7 +10,7 @@ A course changes a limit with an environment variable
 for ``grade-one``/``autograde``, and every Dask worker), e.g.
 ``CS_CONVNET_PACKAGE_MEMORY=2G`` or ``CS_CONVNET_NOTEBOOK_WALL_SECONDS=3600``.
 Sizes take a ``K``, ``M`` or ``G`` suffix (powers of 1024). The limits in force
-are part of the grader version (:func:`autograder.tasks.grader_version`):
+are part of the grader version (:func:`autograder.engine.tasks.grader_version`):
 changing one regrades, and a Dask worker with other limits than the client is
 refused instead of grading differently.
 """

@@ -11,7 +11,10 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from autograder import cgroups, limits, sandbox  # noqa: E402
+from autograder import limits  # noqa: E402
+from autograder.sandbox import cgroups  # noqa: E402
+from autograder.sandbox.isolation import Worker  # noqa: E402
+from autograder.sandbox.root import prepare_root  # noqa: E402
 
 
 def median_ms(samples):
@@ -44,9 +47,9 @@ def main():
     print("make the memory and pids cgroups:", median_ms(made))
     print("remove them, empty:", median_ms(removed))
     print("remove them, one process to kill:", median_ms(removed_busy))
-    root = sandbox.prepare_root(pathlib.Path("/nonexistent"))
+    root = prepare_root(pathlib.Path("/nonexistent"))
     try:
-        with sandbox.Worker(root.path, limits=lim) as worker:
+        with Worker(root.path, limits=lim) as worker:
             worker.start()
             start = time.perf_counter()
             for _ in range(1000):

@@ -67,7 +67,7 @@ def write_source(source_root):
 
 def prepare_tiny_course(root):
     """A course prepared at ``root`` (a real gradebook, no course assignments) holding the tiny assignment's source."""
-    from autograder import prepare as prepare_mod
+    from autograder.course import prepare as prepare_mod
 
     root = Path(root)
     course = prepare_mod.prepare(root, source_dir=root.parent / "nothing", assignments=[])

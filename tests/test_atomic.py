@@ -58,7 +58,7 @@ def test_the_file_and_its_folder_are_synced(tmp_path, monkeypatch):
 
 def test_every_writer_goes_through_the_one_helper(tmp_path, monkeypatch):
     """Do checkpoints, training logs, results and grade-one reports all use cs_convnet.atomic?"""
-    from autograder import grade_one, results
+    from autograder.engine import grade_one, results
     from cs_convnet import solver, train
 
     used = []

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import batch, gradebook, prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT
+from autograder.course import gradebook, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT
+from autograder.engine import batch
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -57,7 +58,7 @@ def _processes_inside(folder):
 def test_interrupted_batch_resumes_without_losing_grades(course):
     """Killed midway, does a rerun grade the rest and leave earlier grades untouched, with no process left?"""
     script = (f"import sys; sys.path[:0] = [{str(REPO)!r}, {str(TESTS)!r}]\n"
-              "from autograder import batch\n"
+              "from autograder.engine import batch\n"
               f"batch.autograde({str(course.root)!r}, jobs=1, progress=False, grade_one={_grade_one(course)!r})\n")
     runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
@@ -97,7 +98,7 @@ def test_batch_killed_outright_leaves_no_process_and_resumes(tmp_path):
     (tmp_path / "fake_grade_one.py").write_text(FAKE_GRADE_ONE)
     grade_one = [sys.executable, str(tmp_path / "fake_grade_one.py")]
     script = (f"import sys; sys.path[:0] = [{str(REPO)!r}, {str(TESTS)!r}]\n"
-              "from autograder import batch\n"
+              "from autograder.engine import batch\n"
               f"batch.autograde({str(small.root)!r}, jobs=2, progress=False, grade_one={grade_one!r})\n")
     runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import edition
+from autograder.edition import builder
 from cs_convnet import boundary
 from cs_convnet.boundary import BEGIN_SOLUTION as BEGIN
 from cs_convnet.boundary import END_SOLUTION as END
@@ -133,11 +133,12 @@ def test_are_the_learner_files_exactly_the_files_with_solution_regions():
 
 def test_do_submit_grading_and_samples_use_the_one_list():
     """Do `cs-convnet submit`, the sandbox and the samples take their learner files from the boundary module?"""
-    from autograder import samples, sandbox
+    from autograder.qa import samples
+    from autograder.sandbox import root as sandbox_root
     from cs_convnet import submission
 
     assert submission.LEARNER_FILES is boundary.LEARNER_FILES
-    assert sandbox.LEARNER_FILES is boundary.LEARNER_FILES
+    assert sandbox_root.LEARNER_FILES is boundary.LEARNER_FILES
     assert sorted(samples.reference_files()) == sorted(boundary.LEARNER_FILES)
 
 
@@ -154,8 +155,8 @@ def test_does_every_learner_region_sit_in_a_function():
 
 def test_student_edition_holds_no_solution_text(tmp_path):
     """Does the package edition contain no line of any solution region, and every learner file still compile?"""
-    package = edition.reference_package()
-    stubbed = edition.write_package_edition(tmp_path, package, compiled=True)
+    package = builder.reference_package()
+    stubbed = builder.write_package_edition(tmp_path, package, compiled=True)
     assert stubbed == sorted(boundary.LEARNER_FILES)
     for rel in boundary.LEARNER_FILES:
         reference = (package.parent / rel).read_text()
@@ -193,15 +194,15 @@ def _tiny_package(root, files):
 def test_is_a_tree_that_would_ship_a_solution_refused(tmp_path, files, problem):
     """Does the edition refuse a provided file with a region, or a learner file without one, in one line?"""
     package = _tiny_package(tmp_path / "tree", files)
-    with pytest.raises(edition.EditionError, match=problem):
-        edition.write_package_edition(tmp_path / "out", package)
+    with pytest.raises(builder.EditionError, match=problem):
+        builder.write_package_edition(tmp_path / "out", package)
 
 
 def test_are_compiled_modules_only_in_the_sandbox_edition(tmp_path):
     """Does only the sandbox's edition carry compiled modules, the files being otherwise the same?"""
     package = _tiny_package(tmp_path / "tree", {"cs_convnet/_compiled/k.so": "binary", "cs_convnet/k.c": "c"})
-    released = edition.package_files(package)
-    graded = edition.package_files(package, compiled=True)
+    released = builder.package_files(package)
+    graded = builder.package_files(package, compiled=True)
     assert sorted(set(graded) - set(released)) == ["cs_convnet/_compiled/k.so"]
     assert "cs_convnet/k.c" not in graded
 
@@ -316,3 +317,37 @@ def test_do_the_layout_tables_match_the_one_list(document, learners):
     assert sorted(path for path in boundary.LEARNER_FILES if _covered(path, provided)) == []
     missing = sorted(path for path in _package_modules() - set(boundary.LEARNER_FILES) if not _covered(path, provided))
     assert missing == [], f"{document}: add these modules to a provided row of its layout table"
+
+
+def _autograder_parts():
+    """Every module and folder a reader should find in the autograder table: the top level's, and each subpackage's."""
+    package = REPO / "autograder"
+
+    def shown(path):
+        return not path.name.startswith(("_", ".")) and (path.is_dir() or path.suffix == ".py")
+
+    parts = set()
+    for path in filter(shown, package.iterdir()):
+        parts.add(path.relative_to(REPO).as_posix())
+        if path.is_dir():
+            parts |= {inner.relative_to(REPO).as_posix() for inner in filter(shown, path.iterdir())}
+    return parts
+
+
+def test_does_the_autograder_table_name_every_module_and_folder():
+    """Does CONTRIBUTING.md's autograder table name each subpackage, and each module and folder within it?
+
+    A row's first cell names a folder (or top-level modules, the first with its ``autograder/`` path); the
+    file and folder names in backticks in its second cell are within that folder.
+    """
+    named = set()
+    for line in (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        names = re.findall(r"`([^`]+)`", cells[0]) if len(cells) >= 2 else []
+        if not names or not names[0].startswith("autograder/"):
+            continue
+        folder = names[0].rstrip("/") if names[0].endswith("/") else names[0].rpartition("/")[0]
+        inner = names[1:] + re.findall(r"`([\w.]+(?:\.py|/))`", cells[1])
+        named |= {names[0].rstrip("/")} | {f"{folder}/{name.rstrip('/')}" for name in inner}
+    missing = sorted(_autograder_parts() - named)
+    assert missing == [], f"CONTRIBUTING.md: name these in its autograder table: {missing}"

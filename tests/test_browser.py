@@ -91,7 +91,7 @@ def jupyter_server(root, root_dir, cwd=None):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a fresh student edition; yields (base url, token, edition folder)."""
-    from autograder import release
+    from autograder.edition import release
 
     root = tmp_path_factory.mktemp("lab")
     edition = release.build_student_edition(root / "student", assignments=[ASSIGNMENT, CONV_ASSIGNMENT],
@@ -260,8 +260,9 @@ def test_instructor_reviews_in_formgrader(tmp_path, browser, screens):
     from playwright.sync_api import expect
 
     import nbgrader_factory as factory
-    from autograder import batch, gradebook, prepare as prepare_mod
-    from autograder.course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
+    from autograder.course import gradebook, prepare as prepare_mod
+    from autograder.course.layout import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
+    from autograder.engine import batch
 
     factory.write_source(tmp_path / "src")
     course = prepare_mod.prepare(tmp_path / "course", source_dir=tmp_path / "src")

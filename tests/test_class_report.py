@@ -4,7 +4,7 @@ Grading 250 submissions for real takes too long, so the class is synthesised:
 its failure messages are real ones, captured once per module by grading a few
 buggy submissions (shipped samples, classic mutants, an endless loop and an
 ``os._exit``) with a subset of the hidden checks, and its grades go through
-the real gradebook (:func:`autograder.gradebook.record_student`) of a real
+the real gradebook (:func:`autograder.course.gradebook.record_student`) of a real
 prepared course. Planted structure: a check every learner fails, a check the
 weaker learners pass and the stronger fail, a cluster of 50 learners with the
 padding off by one, a cluster with the stride ignored, learners whose code
@@ -22,10 +22,14 @@ import numpy as np
 import pytest
 
 import nbgrader_factory as factory
-from autograder import class_report, cli, grade_one, gradebook, mutation, prepare as prepare_mod, samples
+from autograder import cli
 from autograder.checks import all_checks
 from autograder.checks.compare import compare
-from autograder.failure_signatures import NO_MESSAGE, categorise, exception_type, normalise
+from autograder.course import gradebook, prepare as prepare_mod
+from autograder.engine import grade_one
+from autograder.qa import mutation, samples
+from autograder.report import analysis
+from autograder.report.signatures import NO_MESSAGE, categorise, exception_type, normalise
 
 CHECKS = [
     "affine_forward[2d]", "affine_forward[4d-input]",
@@ -128,7 +132,7 @@ def _record(course, student, scores, causes, messages, notebook, engine=True, no
     """Write the student's grades through the gradebook, and a record like the batch's.
 
     ``engine``: the record carries the grading engine's ``outcome`` and ``learner_failures``
-    (as :mod:`autograder.tasks` writes them); otherwise it is an older record without them.
+    (as :mod:`autograder.engine.tasks` writes them); otherwise it is an older record without them.
     """
     checks = [{"name": c, "function": c.split("[")[0], "points": scores[c], "max_points": 1.0,
                "passed": scores[c] == 1.0, "message": messages[causes[c]][c] if causes.get(c) else ""}
@@ -203,9 +207,9 @@ def klass(tmp_path_factory):
         _record(course, student, scores[student], causes[student], messages, notebook,
                 engine=student not in older, notebook_failures=slow)
         _autograded_notebook(course, student, cube_errors[student])
-    data = class_report.load(course, "package")
-    report = class_report.analyse(data)
-    paths = class_report.write_files(data, report, course.root / "reports" / data.assignment)
+    data = analysis.load(course, "package")
+    report = analysis.analyse(data)
+    paths = analysis.write_files(data, report, course.root / "reports" / data.assignment)
     matrix = np.array([[scores[s][c] for c in CHECKS] for s in STUDENTS])
     return SimpleNamespace(course=course, messages=messages, scores=matrix, clusters=clusters, causes=causes,
                            cube_errors=cube_errors, paths=paths, report=report, out=paths[0].parent)
@@ -372,13 +376,13 @@ def test_csv_files_have_one_column_per_check(klass):
     for row, expected in zip(scores, klass.scores):
         assert [float(row[c]) for c in CHECKS] == list(expected)
         assert float(row["total"]) == expected.sum()
-    assert list(_rows(klass.out / "checks.csv")[0]) == class_report.CHECK_COLUMNS
+    assert list(_rows(klass.out / "checks.csv")[0]) == analysis.CHECK_COLUMNS
     signatures = _rows(klass.out / "signatures.csv")
-    assert list(signatures[0]) == class_report.SIGNATURE_COLUMNS
+    assert list(signatures[0]) == analysis.SIGNATURE_COLUMNS
     padding = next(r for r in signatures if r["category"] == "padding off by one")
     assert int(padding["learners"]) == PADDING_CLUSTER
     assert padding["example_students"].startswith(HTML_ID + ";")
-    assert list(_rows(klass.out / "outcomes.csv")[0]) == class_report.OUTCOME_COLUMNS
+    assert list(_rows(klass.out / "outcomes.csv")[0]) == analysis.OUTCOME_COLUMNS
     broken = next(r for r in _rows(klass.out / "checks.csv") if r["check"] == BROKEN)
     assert broken["discrimination"] == "" and "broken check" in broken["flags"]
 

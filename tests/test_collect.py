@@ -8,7 +8,8 @@ import zipfile
 import pytest
 
 import nbgrader_factory as factory
-from autograder import cli, collect, course as course_mod
+from autograder import cli
+from autograder.course import collect, layout as course_mod
 
 
 @pytest.fixture(scope="module")

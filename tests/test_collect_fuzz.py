@@ -28,7 +28,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import nbgrader_factory as factory
-from autograder import cli, collect, course as course_mod
+from autograder import cli
+from autograder.course import collect, layout as course_mod
 
 settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

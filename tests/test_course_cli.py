@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import cli, collect, course as course_mod, gradebook, prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT
+from autograder import cli
+from autograder.course import collect, gradebook, layout as course_mod, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -140,8 +141,8 @@ def test_table_outside_a_course_folder_is_one_line(tmp_path, capsys, monkeypatch
 @pytest.mark.slow
 def test_demo_grades_every_sample_exactly(tmp_path):
     """Does the demo give the reference full marks and each buggy sample exactly its expected failures?"""
-    from autograder import samples
-    from autograder.demo import run_demo
+    from autograder.qa import samples
+    from autograder.qa.demo import run_demo
 
     lines = []
     assert run_demo(tmp_path / "demo", jobs=2, progress=False, say=lines.append) == 0

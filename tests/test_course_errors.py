@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, cli, gradebook, grade_one
+from autograder import cli
+from autograder.course import gradebook
+from autograder.engine import batch, grade_one
 from test_collect import course, package_zip, prepared  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,12 +147,12 @@ def test_output_into_a_closed_pipe_is_not_an_error_line(course):
 
 def test_an_unexpected_error_is_one_line_with_a_log_file(course, capsys, monkeypatch, tmp_path):
     """Does a bug print one line naming a log file that holds the traceback, and --debug print it? (#11.5)"""
-    from autograder import report
+    from autograder.report import table
 
     def broken(course):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(report, "format_table", broken)
+    monkeypatch.setattr(table, "format_table", broken)
     monkeypatch.setenv("CS_CONVNET_LOG_DIR", str(tmp_path / "logs"))
     assert run(course, "table") == 1
     err = one_line_error(capsys.readouterr().err, "table")

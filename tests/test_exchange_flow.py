@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import gradebook, samples
-from autograder.course import PACKAGE_ASSIGNMENT, Course, tool_env
+from autograder.course import gradebook
+from autograder.course.layout import PACKAGE_ASSIGNMENT, Course, tool_env
+from autograder.qa import samples
 from cs_convnet.cli import CommandError
 from cs_convnet.submission import LEARNER_FILES, copy_into_assignment
 

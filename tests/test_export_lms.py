@@ -3,7 +3,7 @@
 The course is prepared and graded once for the module (`autograde` with nbgrader
 on the tiny assignment; a quick stand-in for grade-one), then exported. The
 documentation samples below follow the layouts that Canvas and Moodle document
-(see :func:`autograder.export.export_lms`); each export must read back under the
+(see :func:`autograder.course.export.export_lms`); each export must read back under the
 same rules as the sample, with its header and every cell exact.
 """
 
@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import batch, cli, export as export_mod, gradebook, prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT
+from autograder import cli
+from autograder.course import export as export_mod, gradebook, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT
+from autograder.engine import batch
 
 # Canvas's gradebook export, the layout its import reads (canvas-lms lib/gradebook_exporter.rb and
 # app/models/gradebook_importer.rb): five identity columns ending in Section, one column per

@@ -26,8 +26,10 @@ import nbformat
 import pytest
 
 import forgery_cases as forgery
-from autograder import batch, collect, gradebook, mutation, prepare as prepare_mod, samples
-from autograder.demo import solved_notebook
+from autograder.course import collect, gradebook, prepare as prepare_mod
+from autograder.engine import batch
+from autograder.qa import mutation, samples
+from autograder.qa.demo import solved_notebook
 
 ASSIGNMENTS = ["01_fully_connected", "02_convolution", "03_pooling"]
 NOTEBOOKS = {"01_fully_connected": "fully_connected", "02_convolution": "convolution", "03_pooling": "pooling"}

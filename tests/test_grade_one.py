@@ -5,13 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from autograder import grade_one, sandbox, samples
 from autograder.checks import all_checks
 from autograder.checks.layers import all_checks as layer_checks
-from autograder.samples import reference_files, replace_function, write_submission
+from autograder.engine import grade_one
+from autograder.qa import samples
+from autograder.qa.samples import reference_files, replace_function, write_submission
+from autograder.sandbox.isolation import bwrap_works
 from cs_convnet.boundary import LEARNER_FILES
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 
 LAYERS = "cs_convnet/layers.py"
 
@@ -30,7 +32,7 @@ def test_sample_loses_exactly_its_checks(tmp_path, name):
 
 
 def test_cli_writes_the_documented_json(tmp_path):
-    """Does `python -m autograder.grade_one DIR --json OUT` write the documented report?"""
+    """Does `python -m autograder.engine.grade_one DIR --json OUT` write the documented report?"""
     path = samples.materialize("relu_backward_masks_dout", tmp_path / "sub")
     out = tmp_path / "out" / "report.json"
     assert grade_one.main([str(path), "--json", str(out)]) == 0

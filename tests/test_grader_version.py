@@ -1,8 +1,10 @@
 """The grader version digests whole folders, so no change to the grading code goes unnoticed."""
 
+from pathlib import Path
+
 import pytest
 
-from autograder import tasks
+from autograder.engine import tasks
 
 
 @pytest.fixture
@@ -84,7 +86,12 @@ def test_does_the_grader_version_cover_every_grading_folder():
     labels = {label: path for label, path in tasks.grader_folders()}
     assert set(labels) == {"autograder", "cs_convnet", "cython_ext", "nbgrader_config.py"}
     assert all(path.exists() for path in labels.values())
-    assert (labels["autograder"] / "checks").is_dir() and (labels["autograder"] / "sandbox.py").is_file()
+    import autograder
+
+    # The whole package (not only engine/, where tasks.py lives): every subpackage decides grades.
+    assert labels["autograder"] == Path(autograder.__file__).resolve().parent
+    for folder in ("checks", "sandbox", "engine", "course", "edition", "report", "qa"):
+        assert (labels["autograder"] / folder / "__init__.py").is_file(), folder
 
 
 def test_does_a_missing_grading_folder_stop_the_grader_version(monkeypatch, tmp_path):

@@ -22,10 +22,14 @@ import jsonschema
 import numpy as np
 import pytest
 
-from autograder import cli, grade_one, gradescope, sandbox
-from autograder.samples import materialize, reference_files, replace_function, write_submission
+from autograder import cli
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+from autograder.course import gradescope
+from autograder.engine import grade_one
+from autograder.qa.samples import materialize, reference_files, replace_function, write_submission
+from autograder.sandbox.isolation import bwrap_works
+
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 # Gradescope's results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/):
@@ -190,7 +194,7 @@ def solved_notebook(installed):
     """The learner's convolution.ipynb with every solution cell filled in (as `demo` makes it)."""
     import nbformat
 
-    from autograder.demo import solved_notebook
+    from autograder.qa.demo import solved_notebook
 
     assets = installed["root"] / "source" / "assets"
     notebook = solved_notebook(assets / "release" / "02_convolution" / "convolution.ipynb",

@@ -4,7 +4,7 @@ Most tests grade package-only classes with a stand-in for grade-one (a short
 script writing a fixed report), so a batch takes seconds; the outcome and
 hostile tests run the real, sandboxed grade-one. The Dask tests start a real
 ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1
-(:class:`autograder.dask_loopback.LoopbackCluster`) and stop them by process
+(:class:`autograder.engine.dask_loopback.LoopbackCluster`) and stop them by process
 id, whatever happens.
 """
 
@@ -22,10 +22,13 @@ from pathlib import Path
 import pytest
 
 import nbgrader_factory as factory
-from autograder import batch, cgroups, cli, course as course_mod, executors, gradebook, results, sandbox, tasks
-from autograder import prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT
-from autograder.samples import reference_files, replace_function, write_submission
+from autograder import cli
+from autograder.course import gradebook, layout as course_mod, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT
+from autograder.engine import batch, executors, results, tasks
+from autograder.qa.samples import reference_files, replace_function, write_submission
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import bwrap_works
 
 try:
     import distributed  # noqa: F401  (installed by the test extra, so present in CI)
@@ -189,7 +192,7 @@ def test_learner_timeout_and_crash_are_recorded_as_data_and_never_retried(empty_
     }
     for student, files in submissions.items():
         write_submission(files, course.packages / student)
-    grade_one = [sys.executable, "-m", "autograder.grade_one", "--timeout", "2"]
+    grade_one = [sys.executable, "-m", "autograder.engine.grade_one", "--timeout", "2"]
     summary = batch.autograde(course.root, jobs=2, progress=False, grade_one=grade_one)
     assert summary["failed"] == {}
     # out of memory is the kernel's word (the memory cgroup's counters); without a writable cgroup the
@@ -271,7 +274,7 @@ def slow_cluster(tmp_path):
 
 def executors_cluster(workers, env, folder):
     """A loopback cluster whose workers keep their temporary files (a killed task's too) in ``folder``."""
-    from autograder.dask_loopback import LoopbackCluster
+    from autograder.engine.dask_loopback import LoopbackCluster
 
     (Path(folder) / "tmp").mkdir(parents=True)
     env = dict(env, TMPDIR=str(Path(folder) / "tmp"))
@@ -321,7 +324,7 @@ def test_interrupted_client_rerun_grades_only_what_was_not_stored(package_course
     course = package_course(students)
     grade_one = fake_grade_one(tmp_path)
     script = (f"import sys; sys.path[:0] = [{str(REPO)!r}]\n"
-              "from autograder import batch\n"
+              "from autograder.engine import batch\n"
               f"batch.autograde({str(course.root)!r}, scheduler={cluster.address!r}, progress=False, "
               f"grade_one={grade_one!r})\n")
     client = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -344,7 +347,7 @@ def test_interrupted_client_rerun_grades_only_what_was_not_stored(package_course
 
 
 @needs_dask
-@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine: without its "
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine: without its "
                     "pid namespace a hostile submission could signal every process of the user")
 def test_a_hostile_submission_does_not_take_the_dask_worker_down(empty_course, tmp_path):
     """Does a submission that kills what it can see, hogs memory and loops leave its Dask worker serving?"""
@@ -366,7 +369,7 @@ def test_a_hostile_submission_does_not_take_the_dask_worker_down(empty_course, t
     try:
         [address] = _worker_addresses(cluster)
         summary = batch.autograde(course.root, scheduler=cluster.address, progress=False,
-                                  grade_one=[sys.executable, "-m", "autograder.grade_one", "--timeout", "2"])
+                                  grade_one=[sys.executable, "-m", "autograder.engine.grade_one", "--timeout", "2"])
         assert _worker_addresses(cluster) == [address]      # the same worker process, never restarted
         assert cluster.workers[0].poll() is None
     finally:

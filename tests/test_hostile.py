@@ -15,14 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroups, grade_one, limits, sandbox
-from autograder.samples import reference_files, replace_function, write_submission
+from autograder import limits
+from autograder.engine import grade_one
+from autograder.qa.samples import reference_files, replace_function, write_submission
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import bwrap_works
+from autograder.sandbox.root import reference_package
 
 LAYERS = "cs_convnet/layers.py"
 OPTIM = "cs_convnet/optim.py"
 TIMEOUT = 3.0
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 
 
 def submission(tmp_path, function=None, source=None, file=LAYERS, whole_file=None, prefix=""):
@@ -103,7 +107,7 @@ def test_cannot_read_the_reference_gradebook_or_other_submissions_nor_write_them
     other = tmp_path / "other_student" / "cs_convnet" / "layers.py"
     other.parent.mkdir(parents=True)
     other.write_text("secret work")
-    reference = Path(sandbox.reference_package()) / "layers.py"
+    reference = Path(reference_package()) / "layers.py"
     marker = tmp_path / f"escaped-{uuid.uuid4().hex}"
     path = submission(tmp_path, "relu_forward", f'''
         def relu_forward(x):
@@ -270,7 +274,7 @@ def test_symlink_to_the_reference_is_refused(tmp_path):
     """Can a submission smuggle the reference in through a symbolic link? (No: the link is refused.)"""
     path = tmp_path / "submission" / "cs_convnet"
     path.mkdir(parents=True)
-    (path / "layers.py").symlink_to(Path(sandbox.reference_package()) / "layers.py")
+    (path / "layers.py").symlink_to(Path(reference_package()) / "layers.py")
     report = grade(tmp_path / "submission")
     assert report["score"] == 0
     assert any("symbolic link" in note for note in report["notes"])

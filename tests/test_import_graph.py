@@ -73,6 +73,14 @@ def test_does_cs_convnet_never_import_autograder():
     assert not graph.chain_exists(importer="cs_convnet", imported="autograder", as_packages=True)
 
 
+@pytest.mark.parametrize("module", ["autograder.sandbox.package_guest", "autograder.sandbox.notebook_guest",
+                                    "autograder.sandbox.cgroups"])
+def test_does_a_standalone_sandbox_module_import_nothing_of_the_grader(module):
+    """Does a module that runs alone (in the sandbox, in the learner's kernel, as a script) import no grader module?"""
+    graph = grimp.build_graph("autograder", cache_dir=None)
+    assert graph.find_modules_directly_imported_by(module) == set()
+
+
 def test_is_the_spec_language_below_its_users():
     """Do convnet, summary and surgery import the spec language from netspec, which imports none of them?"""
     graph = grimp.build_graph("cs_convnet", cache_dir=None)

@@ -14,8 +14,10 @@ import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
 import nbgrader_factory as factory
-from autograder import batch, cli, feedback, gradebook, prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
+from autograder import cli
+from autograder.course import feedback, gradebook, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT, PACKAGE_NOTEBOOK
+from autograder.engine import batch
 
 TESTS = Path(__file__).resolve().parent
 FAKE_GRADE_ONE = f"""

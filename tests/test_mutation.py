@@ -1,6 +1,6 @@
 """Do the hidden checks kill buggy variants of every learner function?
 
-The full run (``python -m autograder.mutation --jobs 2``) takes minutes; here
+The full run (``python -m autograder.qa.mutation --jobs 2``) takes minutes; here
 one hand-written classic bug per learner function and an evenly spaced
 sample of the generated mutants must all lose points, and each classic bug
 must lose them on the function it breaks.
@@ -8,10 +8,11 @@ must lose them on the function it breaks.
 
 import pytest
 
-from autograder import mutation, sandbox
 from autograder.checks import all_checks
+from autograder.qa import mutation
+from autograder.sandbox.isolation import bwrap_works
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 
 GENERATED_SAMPLE = 12
 

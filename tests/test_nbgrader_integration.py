@@ -17,10 +17,11 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 import nbgrader_factory as factory
-from autograder import batch, collect, export, feedback, gradebook, prepare as prepare_mod
-from autograder.course import PACKAGE_ASSIGNMENT
-from autograder.nbgrader_grading import monkeypatch_findings
-from autograder.nbgrader_preprocessors import CrashTolerantExecute, StderrIsNotFailure
+from autograder.course import collect, export, feedback, gradebook, prepare as prepare_mod
+from autograder.course.layout import PACKAGE_ASSIGNMENT
+from autograder.course.nbgrader_grading import monkeypatch_findings
+from autograder.course.nbgrader_preprocessors import CrashTolerantExecute, StderrIsNotFailure
+from autograder.engine import batch
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
 
@@ -278,7 +279,7 @@ def test_csv_exports_hold_every_score(graded, delivered):
 
 def test_notebook_kernel_cannot_touch_the_course(graded):
     """Is the learner's kernel unable to read the gradebook or write into the course, yet graded?"""
-    from autograder.kernel_sandbox import _bwrap_usable
+    from autograder.sandbox.notebook_kernel import _bwrap_usable
 
     if not _bwrap_usable():
         pytest.skip("bubblewrap does not work here: kernels run with rlimits only (reported in the notes)")

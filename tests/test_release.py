@@ -1,4 +1,4 @@
-"""The student edition: built by autograder/release.py, leak-free, importable, and its notebooks fail clearly."""
+"""The student edition: built by autograder/edition/release.py, leak-free, importable, its notebooks fail clearly."""
 
 import json
 import os
@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import release, sandbox
+from autograder.edition import release
+from autograder.sandbox.root import prepare_root
 from cs_convnet import boundary
 from cs_convnet.boundary import BEGIN_HIDDEN as HIDDEN_BEGIN
 from cs_convnet.boundary import BEGIN_SOLUTION as BEGIN
@@ -280,7 +281,7 @@ def test_released_graded_and_submitted_editions_agree(edition, tmp_path):
     with zipfile.ZipFile(output) as archive:
         submitted = {name: archive.read(name) for name in archive.namelist() if name.startswith("cs_convnet/")}
     (tmp_path / "nothing").mkdir()
-    root = sandbox.prepare_root(tmp_path / "nothing")   # nothing overlaid: the graded edition as built
+    root = prepare_root(tmp_path / "nothing")   # nothing overlaid: the graded edition as built
     try:
         graded = {p.relative_to(root.path).as_posix(): p.read_bytes()
                   for p in (root.path / "cs_convnet").rglob("*") if p.is_file()}

@@ -8,8 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from autograder import cgroups, limits, sandbox
-from autograder.samples import reference_files, write_submission
+from autograder import limits
+from autograder.qa.samples import reference_files, write_submission
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import Worker, bwrap_works
+from autograder.sandbox.protocol import WorkerFailure, decode, receive_message
+from autograder.sandbox.root import MAX_SUBMITTED_FILE, WORKER_SOURCE, prepare_root, reference_package
 
 PROBE = '''
 
@@ -39,11 +43,11 @@ def sleep_forever():
 
 def test_links_and_oversized_files_are_refused(tmp_path):
     """Are symlinked folders, hard links and huge files refused with a note?"""
-    package = sandbox.reference_package()
+    package = reference_package()
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "cs_convnet").symlink_to(package)
-    root = sandbox.prepare_root(sub, package)
+    root = prepare_root(sub, package)
     try:
         assert not root.overlaid and any("symbolic link" in n for n in root.notes)
     finally:
@@ -53,8 +57,8 @@ def test_links_and_oversized_files_are_refused(tmp_path):
     original = tmp_path / "layers_original.py"
     original.write_text("x = 1\n")
     os.link(original, other / "cs_convnet" / "layers.py")
-    (other / "cs_convnet" / "optim.py").write_bytes(b"#" * (sandbox.MAX_SUBMITTED_FILE + 1))
-    root = sandbox.prepare_root(other, package)
+    (other / "cs_convnet" / "optim.py").write_bytes(b"#" * (MAX_SUBMITTED_FILE + 1))
+    root = prepare_root(other, package)
     try:
         assert any("hard link" in n for n in root.notes) and any("bytes" in n for n in root.notes)
         assert root.overlaid == []
@@ -72,30 +76,30 @@ def test_answers_with_pickled_objects_are_refused():
     os.write(write, data)
     os.close(write)
     try:
-        with pytest.raises(sandbox.WorkerFailure, match="unreadable"):
-            sandbox.receive_message(read, time.monotonic() + 5)
+        with pytest.raises(WorkerFailure, match="unreadable"):
+            receive_message(read, time.monotonic() + 5)
     finally:
         os.close(read)
 
 
 def _probe_root(tmp_path):
     files = reference_files()
-    package = sandbox.reference_package()
+    package = reference_package()
     files["cs_convnet/layers.py"] += (f"\nREFERENCE = {str(package / 'layers.py')!r}\n"
-                                      f"AUTOGRADER = {str(sandbox.WORKER_SOURCE.parent)!r}\n" + PROBE)
-    return sandbox.prepare_root(write_submission(files, tmp_path / "sub"), package)
+                                      f"AUTOGRADER = {str(WORKER_SOURCE.parents[1])!r}\n" + PROBE)
+    return prepare_root(write_submission(files, tmp_path / "sub"), package)
 
 
-@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 def test_bubblewrap_hides_everything_but_python_and_the_submission(tmp_path):
     """Inside bubblewrap: no reference, no autograder, no network, no secrets in the environment, read-only?"""
     root = _probe_root(tmp_path)
     os.environ["CS_CONVNET_TEST_SECRET"] = "hunter2"
     try:
-        with sandbox.Worker(root.path, isolation="bubblewrap") as worker:
+        with Worker(root.path, isolation="bubblewrap") as worker:
             reply, arrays = worker.request({"program": "call", "module": "cs_convnet.layers", "function": "probe",
                                             "args": []})
-            info = sandbox.decode(reply["result"], arrays)
+            info = decode(reply["result"], arrays)
             assert worker.isolation.startswith("bubblewrap")
     finally:
         del os.environ["CS_CONVNET_TEST_SECRET"]
@@ -108,12 +112,12 @@ def test_bubblewrap_hides_everything_but_python_and_the_submission(tmp_path):
 @pytest.mark.parametrize("isolation", ["bubblewrap", "rlimits"])
 def test_timeout_kills_the_worker_and_it_restarts(tmp_path, isolation):
     """Does a request past its time limit raise, kill the worker, and the next request get a fresh one?"""
-    if isolation == "bubblewrap" and not sandbox.bwrap_works():
+    if isolation == "bubblewrap" and not bwrap_works():
         pytest.skip("bubblewrap does not work on this machine")
     root = _probe_root(tmp_path)
     try:
-        with sandbox.Worker(root.path, isolation=isolation) as worker:
-            with pytest.raises(sandbox.WorkerFailure) as failure:
+        with Worker(root.path, isolation=isolation) as worker:
+            with pytest.raises(WorkerFailure) as failure:
                 worker.request({"program": "call", "module": "cs_convnet.layers", "function": "sleep_forever",
                                 "args": []}, timeout=1.0)
             assert failure.value.kind == "timeout" and worker.process is None
@@ -126,15 +130,17 @@ def test_timeout_kills_the_worker_and_it_restarts(tmp_path, isolation):
 
 def test_auto_falls_back_to_rlimits_without_bubblewrap(tmp_path, monkeypatch):
     """With bubblewrap unusable, does 'auto' pick rlimits and say that bubblewrap is unavailable?"""
-    monkeypatch.setattr(sandbox, "_BWRAP_OK", False)
+    from autograder.sandbox import isolation
+
+    monkeypatch.setattr(isolation, "_BWRAP_OK", False)
     root = _probe_root(tmp_path)
     try:
-        with sandbox.Worker(root.path) as worker:
+        with Worker(root.path) as worker:
             reply, _ = worker.request({"program": "import", "module": "cs_convnet.layers"})
             assert reply["ok"]
             assert worker.isolation.startswith("rlimits") and "bubblewrap unavailable" in worker.isolation
         with pytest.raises(RuntimeError, match="bubblewrap was requested"):
-            sandbox.Worker(root.path, isolation="bubblewrap")
+            Worker(root.path, isolation="bubblewrap")
     finally:
         root.cleanup()
 
@@ -146,15 +152,16 @@ def test_worker_dies_with_a_killed_grading_process(tmp_path, isolation):
     import subprocess
     import sys
 
-    if isolation == "bubblewrap" and not sandbox.bwrap_works():
+    if isolation == "bubblewrap" and not bwrap_works():
         pytest.skip("bubblewrap does not work on this machine")
     files = reference_files()
     files["cs_convnet/layers.py"] += "\n\ndef spin():\n    while True:\n        pass\n"
     sub = write_submission(files, tmp_path / "sub")
     script = (
-        "from autograder import sandbox\n"
-        f"root = sandbox.prepare_root({str(sub)!r})\n"
-        f"worker = sandbox.Worker(root.path, isolation={isolation!r})\n"
+        "from autograder.sandbox.isolation import Worker\n"
+        "from autograder.sandbox.root import prepare_root\n"
+        f"root = prepare_root({str(sub)!r})\n"
+        f"worker = Worker(root.path, isolation={isolation!r})\n"
         "worker.start()\n"
         "print(root.path, worker.cgroup.pids or worker.cgroup.memory, flush=True)\n"
         "worker.request({'program': 'call', 'module': 'cs_convnet.layers', 'function': 'spin', 'args': []},"
@@ -198,7 +205,7 @@ def test_worker_dies_with_a_killed_grading_process(tmp_path, isolation):
         assert not os.path.exists(cgroup)
 
 
-@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 def test_bubblewrap_works_for_a_python_that_lives_under_tmp(tmp_path):
     """Does the sandbox still start when the grader's Python environment sits under /tmp
     (a CI clone there), i.e. is the private /tmp mounted before the environment's binds?"""
@@ -212,7 +219,8 @@ def test_bubblewrap_works_for_a_python_that_lives_under_tmp(tmp_path):
         repo = Path(__file__).resolve().parent.parent
         site = Path(np.__file__).resolve().parent.parent
         result = subprocess.run(
-            [str(env_dir / "bin" / "python"), "-c", "from autograder import sandbox; print(sandbox.bwrap_works())"],
+            [str(env_dir / "bin" / "python"), "-c",
+             "from autograder.sandbox.isolation import bwrap_works; print(bwrap_works())"],
             capture_output=True, text=True, timeout=120,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(site)])})
         assert result.returncode == 0, result.stderr

@@ -20,8 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroups, grade_one, limits, prepare as prepare_mod, sandbox, tasks
-from autograder.samples import reference_files, replace_function, write_submission
+from autograder import limits
+from autograder.course import prepare as prepare_mod
+from autograder.engine import grade_one, tasks
+from autograder.qa.samples import reference_files, replace_function, write_submission
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import Worker, bwrap_works
+from autograder.sandbox.protocol import decode
+from autograder.sandbox.root import prepare_root
 
 MEMORY = 512 * limits.MiB   # 256 MiB starves the honest convnet check into thrashing
 SCRATCH = 32 * limits.MiB
@@ -30,7 +36,7 @@ LIMITS_ENV = {"CS_CONVNET_PACKAGE_MEMORY": str(MEMORY), "CS_CONVNET_PACKAGE_SCRA
 TIMEOUT = "10"   # seconds per check: the convnet check needs several on a busy 2-core machine
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work on this machine")
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap does not work on this machine")
 
 FILL = '''
 def relu_forward(x):
@@ -186,7 +192,7 @@ def run_measured(command, timeout=300):
 
 def grade_measured(submission, tmp_path):
     out = tmp_path / f"report-{uuid.uuid4().hex[:6]}.json"
-    completed, peak, shmem = run_measured([sys.executable, "-m", "autograder.grade_one", str(submission),
+    completed, peak, shmem = run_measured([sys.executable, "-m", "autograder.engine.grade_one", str(submission),
                                            "--json", str(out), "--seed", "5", "--timeout", TIMEOUT])
     assert completed.returncode == 0, completed.stderr[-2000:]
     return json.loads(out.read_text()), peak, shmem
@@ -251,14 +257,14 @@ def test_only_the_sized_scratch_tmpfs_are_writable(tmp_path):
             devices = {p: os.stat(p).st_dev for p in found}
             return sorted(found), sizes, devices
     ''')
-    root = sandbox.prepare_root(write_submission(files, tmp_path / "sub"))
+    root = prepare_root(write_submission(files, tmp_path / "sub"))
     try:
-        with sandbox.Worker(root.path, isolation="bubblewrap", limits=limits.load("package", LIMITS_ENV)) as worker:
+        with Worker(root.path, isolation="bubblewrap", limits=limits.load("package", LIMITS_ENV)) as worker:
             reply, arrays = worker.request({"program": "call", "module": "cs_convnet.layers",
                                             "function": "writable_places", "args": []}, timeout=30)
     finally:
         root.cleanup()
-    places, sizes, devices = sandbox.decode(reply["result"], arrays)
+    places, sizes, devices = decode(reply["result"], arrays)
     # Folders inside /tmp are writable too (bubblewrap makes the mount points of a Python that lives
     # under /tmp there): they must lie on the same sized tmpfs, not on a writable mount of their own.
     assert {"/dev/shm", "/tmp"} <= set(places)
@@ -300,9 +306,9 @@ def test_two_hostile_submissions_at_once_next_to_an_honest_one(tmp_path, baselin
     students = {"a_memfd": hostile("memfd"), "b_forks": hostile("fork-tree"), "c_honest": reference_files()}
     for student, files in students.items():
         write_submission(files, course.packages / student)
-    script = ("import json, sys\nfrom autograder import batch\n"
+    script = ("import json, sys\nfrom autograder.engine import batch\n"
               "summary = batch.autograde(sys.argv[1], jobs=2, progress=False, grade_one=[sys.executable, '-m', "
-              f"'autograder.grade_one', '--timeout', '{TIMEOUT}'])\n"
+              f"'autograder.engine.grade_one', '--timeout', '{TIMEOUT}'])\n"
               "print(json.dumps(summary['outcomes']))\n")
     completed, peak, shmem = run_measured([sys.executable, "-c", script, str(course.root)])
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -322,9 +328,9 @@ def test_two_hostile_submissions_at_once_next_to_an_honest_one(tmp_path, baselin
 @needs_cgroup
 def test_cgroups_are_removed_and_a_dead_graders_are_reaped(tmp_path):
     """Are a worker's cgroups gone after stop(), and those of a killed grading process reaped by the next one?"""
-    root = sandbox.prepare_root(write_submission(reference_files(), tmp_path / "sub"))
+    root = prepare_root(write_submission(reference_files(), tmp_path / "sub"))
     try:
-        with sandbox.Worker(root.path, limits=limits.load("package", LIMITS_ENV)) as worker:
+        with Worker(root.path, limits=limits.load("package", LIMITS_ENV)) as worker:
             worker.start()
             made = [worker.cgroup.memory, worker.cgroup.pids]
             assert all(path is not None and path.is_dir() for path in made)
@@ -398,12 +404,12 @@ def test_the_notebook_kernel_gets_the_same_limits_and_its_oom_is_read_by_the_tru
     """Does the kernelspec's command run the kernel in sized tmpfs and a memory cgroup whose OOM kill
     the trusted side reads back, removing every group, even one whose supervisor was killed?"""
     import ast
-    from autograder import kernel_sandbox
+    from autograder.sandbox import notebook_kernel
 
     monkeypatch.setenv("CS_CONVNET_NOTEBOOK_MEMORY", str(MEMORY))
     monkeypatch.setenv("CS_CONVNET_NOTEBOOK_SCRATCH", str(SCRATCH))
     (tmp_path / "work").mkdir()
-    jupyter_path, described = kernel_sandbox.install_kernelspec(tmp_path, None, [tmp_path / "work"])
+    jupyter_path, described = notebook_kernel.install_kernelspec(tmp_path, None, [tmp_path / "work"])
     assert "memory cgroup (512 MiB" in described and "NOT in force" not in described
     argv = json.loads((Path(jupyter_path) / "kernels" / "python3" / "kernel.json").read_text())["argv"]
     assert argv[-4:] == ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -415,10 +421,10 @@ def test_the_notebook_kernel_gets_the_same_limits_and_its_oom_is_read_by_the_tru
     idle.stdout.readline()
     idle.kill()          # the supervisor dies without cleaning up: its cgroups stay behind for the trusted side
     idle.wait()
-    record = (Path(jupyter_path) / "kernels" / "python3" / kernel_sandbox.CGROUP_RECORD).read_text().splitlines()
+    record = (Path(jupyter_path) / "kernels" / "python3" / notebook_kernel.CGROUP_RECORD).read_text().splitlines()
     groups = [Path(json.loads(line)["memory"]) for line in record if not json.loads(line).get("ended")]
     assert len(groups) == 2 and not groups[0].exists() and groups[1].exists()
-    assert kernel_sandbox.kernel_memory_events(jupyter_path) == 1
+    assert notebook_kernel.kernel_memory_events(jupyter_path) == 1
     assert not any(group.exists() for group in groups)
 
 

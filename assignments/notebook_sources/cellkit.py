@@ -37,7 +37,7 @@ class Cells:
         """Provided code, locked so that grading can trust it.
 
         ``trusted``: the grader runs this cell in its own process too (the check
-        helpers and setup the test cells use; see ``autograder/trusted_tests.py``),
+        helpers and setup the test cells use; see ``autograder/sandbox/trusted_tests.py``),
         so the learner's notebook cannot replace what the tests call.
         """
         self._provided += 1

@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from ..sandbox import Unsupported
+from ..sandbox.protocol import Unsupported
 
 RTOL = 1e-6     # relative tolerance, float64 results
 ATOL = 1e-9     # absolute tolerance, relative to the largest expected magnitude (at least 1)

@@ -15,7 +15,7 @@ import numpy as np
 
 import cs_convnet.layers as ref
 
-from .. import sandbox
+from ..sandbox.protocol import decode, encode
 
 LAYER_FUNCTIONS = (
     "affine_forward", "affine_backward", "relu_forward", "relu_backward", "svm_loss", "softmax_loss",
@@ -49,15 +49,15 @@ class ReferenceOracle:
             raise RuntimeError("too many layer calls")
         if sum(a.size for a in arrays) > MAX_ELEMENTS:
             raise ValueError("arrays too large for a grading check")
-        args = sandbox.decode(header.get("args"), arrays)
+        args = decode(header.get("args"), arrays)
         if not isinstance(args, list):
             raise ValueError("malformed arguments")
         _check_cost(name, args)
         result = getattr(ref, name)(*args)
         out = []
         after = [a if isinstance(a, dict) else None for a in args]
-        return {"op": "answer", "ok": True, "result": sandbox.encode(result, out),
-                "args_after": sandbox.encode(after, out)}, out
+        return {"op": "answer", "ok": True, "result": encode(result, out),
+                "args_after": encode(after, out)}, out
 
 
 def _check_cost(name, args):
