@@ -10,7 +10,7 @@ fresh process of its own, alternating the two ways:
 - ``kernel``: the autograde preprocessor set back to ``CrashTolerantExecute``
   (every test cell runs, and is scored, in the learner's kernel);
 - ``trusted``: as shipped, ``TrustedTestsExecute`` (the scores come from the
-  trusted process; see ``autograder/trusted_tests.py``).
+  trusted process; see ``autograder/sandbox/trusted_tests.py``).
 
 Prints min and median seconds per assignment and for all of them, and the
 scores (which must agree). Speed stays out of the test suite; this reports it.
@@ -37,8 +37,9 @@ def prepare(root):
     """A course at ``root/course`` with the reference submission collected as student ``reference``."""
     import nbformat
 
-    from autograder import collect, prepare as prepare_mod, samples
-    from autograder.demo import solved_notebook
+    from autograder.course import collect, prepare as prepare_mod
+    from autograder.qa import samples
+    from autograder.qa.demo import solved_notebook
 
     course = prepare_mod.prepare(root / "course")
     entry = samples.write_submission(samples.reference_files(), root / "inbox" / "reference")
@@ -55,15 +56,16 @@ def run_one(course_root, mode, assignment):
     """Grade ``assignment`` of the reference submission in this process; print one JSON line."""
     import shutil
 
-    from autograder import nbgrader_grading, sandbox
-    from autograder.course import Course
+    from autograder.course import nbgrader_grading
+    from autograder.course.layout import Course
+    from autograder.sandbox.root import prepare_root
 
     if mode == "kernel":
         write_config = nbgrader_grading.write_config
         nbgrader_grading.write_config = lambda folder, *a, extra="", **k: write_config(
             folder, *a, extra=extra + KERNEL_SIDE, **k)
     course = Course(course_root)
-    root = sandbox.prepare_root(course.package_root("reference"))
+    root = prepare_root(course.package_root("reference"))
     started = time.perf_counter()
     graded = nbgrader_grading.grade_notebooks(course, "reference", assignment, root.path)
     seconds = time.perf_counter() - started

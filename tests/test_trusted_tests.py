@@ -1,7 +1,7 @@
 """The wire between the trusted grader and the guest in the learner's kernel, in one process.
 
-The guest (:mod:`autograder.notebook_guest`) answers from a namespace that
-stands for the learner's notebook; the trusted side (:mod:`autograder.trusted_tests`)
+The guest (:mod:`autograder.sandbox.notebook_guest`) answers from a namespace that
+stands for the learner's notebook; the trusted side (:mod:`autograder.sandbox.trusted_tests`)
 must accept plain data of exact types only, keep everything else a handle that
 refuses to be compared or converted, and use its own copy of library modules.
 End to end through nbgrader and real kernels: tests/test_forgery.py.
@@ -13,8 +13,8 @@ import types
 import numpy as np
 import pytest
 
-from autograder import notebook_guest, trusted_tests
-from autograder.trusted_tests import NotPlainData, Remote
+from autograder.sandbox import notebook_guest, trusted_tests
+from autograder.sandbox.trusted_tests import NotPlainData, Remote
 
 
 @pytest.fixture

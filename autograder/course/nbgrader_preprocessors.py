@@ -172,7 +172,7 @@ class TrustedTestsExecute(CrashTolerantExecute):
         import queue
         import time
 
-        from . import notebook_guest
+        from ..sandbox import notebook_guest
         trusted_tests = self._trusted_tests
         deadline = time.monotonic() + timeout
         outputs, interrupted = [], False
