@@ -34,7 +34,7 @@ c.ClearOutput.enabled = True
 c.GenerateAssignment.create_assignment = True
 
 # ---------------------------------------------------------------------------
-# Autograde and feedback (owned by the autograder; see autograder/course/nbgrader_preprocessors.py)
+# Autograde and feedback (owned by the autograder; see autograder/course/preprocessors/)
 # ---------------------------------------------------------------------------
 import os as _os
 import sys as _sys
@@ -43,7 +43,7 @@ _REPO = COURSE_ROOT.parent
 if (_REPO / "autograder").is_dir() and str(_REPO) not in _sys.path:
     _sys.path.insert(0, str(_REPO))  # this process only: kernels do not inherit sys.path
 try:
-    from autograder.course import nbgrader_preprocessors as _pp
+    from autograder.course import preprocessors as _pp
 except ImportError:  # a bare copy of this folder (e.g. the release build): no autograding here
     _pp = None
 
@@ -57,7 +57,7 @@ c.OverwriteCells.add_missing_cells = True
 if _pp is not None:
     # Dotted names, not classes: formgrader prints this configuration as JSON
     # (a class there logs "Formgrader config is not serializable").
-    _NB, _CS = "nbgrader.preprocessors.", "autograder.course.nbgrader_preprocessors."
+    _NB, _CS = "nbgrader.preprocessors.", "autograder.course.preprocessors."
     c.Autograde.sanitize_preprocessors = [
         _NB + "ClearOutput", _NB + "DeduplicateIds", _NB + "OverwriteKernelspec",
         _CS + "RobustOverwriteCells",      # OverwriteCells without the KeyError on re-insertion

@@ -19,7 +19,8 @@ the sandbox. The subpackages, from a submission's code to a grade:
 
 Shared by several of them: :mod:`autograder.limits` (the sandboxes' time and
 memory limits), :mod:`autograder.processes` (child process sessions) and
-:mod:`autograder.cli` (``cs-convnet-course``).
+:mod:`autograder.cli` (``cs-convnet-course``, one module of
+:mod:`autograder.apps` per command).
 """
 
 __version__ = "0.1.0"   # part of every grading task's key (see autograder.engine.tasks.grader_version)

@@ -141,7 +141,7 @@ def test_the_leak_finder_sees_hidden_inputs():
 
 def test_feedback_shows_a_hidden_checks_message_but_not_its_code():
     """Does the feedback keep a failing hidden check's message while dropping the traceback that quotes it?"""
-    from autograder.course.nbgrader_preprocessors import ClearHiddenTestsAndTracebacks
+    from autograder.course.preprocessors import ClearHiddenTestsAndTracebacks
 
     hidden_line = 'check_gradient("hidden check: dx", conv_dx_via_forward(dout, w, 0), dx_num)'
     message = "hidden check: dx has shape (1, 2, 5, 10), expected (1, 2, 5, 8). Hint: pad the columns by WW-1-pad"

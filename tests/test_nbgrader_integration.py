@@ -20,7 +20,7 @@ import nbgrader_factory as factory
 from autograder.course import collect, export, feedback, gradebook, prepare as prepare_mod
 from autograder.course.layout import PACKAGE_ASSIGNMENT
 from autograder.course.nbgrader_grading import monkeypatch_findings
-from autograder.course.nbgrader_preprocessors import CrashTolerantExecute, StderrIsNotFailure
+from autograder.course.preprocessors import CrashTolerantExecute, StderrIsNotFailure
 from autograder.engine import batch
 from nbgrader import utils
 from nbgrader.preprocessors import Execute

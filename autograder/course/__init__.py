@@ -5,7 +5,7 @@
 - :mod:`~autograder.course.gradebook`: nbgrader's database, read and written;
 - :mod:`~autograder.course.collect`: submissions in (folders and zips, checked);
 - :mod:`~autograder.course.nbgrader_grading`: nbgrader's autograde of the
-  notebooks, with :mod:`~autograder.course.nbgrader_preprocessors`;
+  notebooks, with :mod:`~autograder.course.preprocessors`;
 - :mod:`~autograder.course.feedback`, :mod:`~autograder.course.export`:
   grades out (feedback notebooks, CSV and LMS exports);
 - :mod:`~autograder.course.gradescope`: the same grading as a Gradescope

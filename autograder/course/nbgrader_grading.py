@@ -16,7 +16,7 @@ What notebook grading can and cannot protect
   by nbgrader's ``OverwriteCells`` whatever the learner did to them, and deleted
   grade cells are re-inserted (``add_missing_cells``), hidden tests included.
 * The score of every grade cell is decided in the trusted grader process, not
-  in the learner's kernel (:class:`autograder.course.nbgrader_preprocessors.TrustedTestsExecute`,
+  in the learner's kernel (:class:`autograder.course.preprocessors.TrustedTestsExecute`,
   :mod:`autograder.sandbox.trusted_tests`). The test code, hidden tests included, runs
   here; each learner name it reads is fetched from the kernel as plain data of
   exact types (``int``, ``float``, ``bool``, ``str``, ``None``, containers of

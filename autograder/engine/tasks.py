@@ -343,10 +343,10 @@ def notebook_failures(assignment, graded, autograded):
     memory cgroups (:func:`autograder.sandbox.notebook_kernel.kernel_memory_events`,
     read by trusted code). The rest is read from what nbgrader recorded in the
     autograded notebooks: a cell over its time limit (``CellTimeoutError``), a
-    kernel that died or hung (:mod:`autograder.course.nbgrader_preprocessors`). A
+    kernel that died or hung (:mod:`autograder.course.preprocessors`). A
     ``MemoryError`` the learner's code raised is only that cell's error.
     """
-    from ..course.nbgrader_preprocessors import KERNEL_DIED, KERNEL_HUNG
+    from ..course.preprocessors import KERNEL_DIED, KERNEL_HUNG
 
     kinds = {"CellTimeoutError": "timeout", KERNEL_HUNG: "timeout", KERNEL_DIED: "crash"}
     failures = []
