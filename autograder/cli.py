@@ -37,12 +37,6 @@ from pathlib import Path
 from cs_convnet.cli import DefaultsHelpFormatter, run_command
 
 from .apps import autograde, bench_grading, collect, demo, export, feedback, gradescope, prepare, report, table
-# The argument types the commands share, part of this module's surface (autograder.cli.scheduler_address);
-# they live in apps.arguments so that the apps import them without importing this module.
-from .apps.arguments import canvas_assignment_id, inbox_folder, output_file, output_folder, scheduler_address
-
-__all__ = ["main", "build_parser", "PROG", "COMMANDS", "DELEGATED", "scheduler_address", "inbox_folder",
-           "canvas_assignment_id", "output_folder", "output_file"]
 
 PROG = "cs-convnet-course"
 DELEGATED = {"release": "autograder.edition.release", "grade-one": "autograder.engine.grade_one"}

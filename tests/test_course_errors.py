@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cli
+from autograder.apps import arguments
 from autograder.course import gradebook
 from autograder.engine import batch, grade_one
 from test_collect import course, package_zip, prepared  # noqa: F401  (fixtures)
@@ -72,7 +73,7 @@ def test_grade_one_refuses_a_timeout_that_is_not_positive(tmp_path):
                                                ("sched.example:8786", "tcp://sched.example:8786"),
                                                ("tls://[::1]:8786", "tls://[::1]:8786")])
 def test_scheduler_addresses_that_parse(address, expected):
-    assert cli.scheduler_address(address) == expected
+    assert arguments.scheduler_address(address) == expected
 
 
 @pytest.mark.parametrize("address", ["notaurl", "tcp://host", "tcp://:8786", "tcp://host:99999", "tcp://host:0",
