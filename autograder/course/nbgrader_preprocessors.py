@@ -1,6 +1,6 @@
 """nbgrader 0.9.6 preprocessors that fix the pitfalls of notebook autograding.
 
-Measured with nbgrader 0.9.6 (see tests/test_nbgrader_integration.py):
+Measured with nbgrader 0.9.6 (see tests/autograder/course/test_nbgrader_integration.py):
 
 * ``utils.determine_grade`` scores 0 for any grade cell with *stderr* output,
   so a correct cell that triggers a ``RuntimeWarning`` loses its points.
@@ -349,7 +349,7 @@ class ClearHiddenTestsAndTracebacks(ClearHiddenTests):
         for output in cell.get("outputs", []):
             if had_hidden and output.output_type == "error":
                 # The traceback quotes the failing hidden line; the message is written for
-                # learners (tests/test_hidden_messages.py), so it stays.
+                # learners (tests/autograder/checks/test_hidden_messages.py), so it stays.
                 output.traceback = [
                     f"{output.ename}: {output.evalue}",
                     "(raised in this test cell; the hidden tests' code is not shown)",
