@@ -129,9 +129,10 @@ setup(
         "dask": ["dask[distributed]>=2024.1"],
         # Cython, setuptools and wheel: the tests build wheels offline, without build isolation.
         # dask[distributed]: the grading engine's fault tests run a real scheduler and workers.
-        # hypothesis: the fuzz suite of collect (tests/test_collect_fuzz.py).
+        # hypothesis: the fuzz suite of collect (tests/autograder/course/test_collect_fuzz.py).
         # grimp: the import graph of cs_convnet, checked for cycles (tests/test_import_graph.py).
-        # jsonschema: results.json checked against Gradescope's specification (tests/test_gradescope.py).
+        # jsonschema: results.json checked against Gradescope's specification
+        # (tests/autograder/course/test_gradescope.py).
         "test": ["pytest>=8", "Cython>=3.0", "setuptools>=68", "wheel", "jupyterlab>=4", "nbgrader>=0.9", "nbclient>=0.10", "nbconvert>=7",
                  "ipykernel", "ipython>=9", "ipywidgets", "playwright>=1.40", "threadpoolctl", "dask[distributed]>=2024.1",
                  "hypothesis>=6.100", "grimp>=3.5", "jsonschema>=4"],

@@ -28,7 +28,7 @@ HINT_PREFIX = "# HINT:"   # a comment just above a region: the stub's message
 
 # The package files learners edit, relative to the folder holding ``cs_convnet``
 # (the instructor tree, the student edition, a submission). Every other file of
-# the package is provided; tests/test_boundary.py checks that exactly these
+# the package is provided; tests/cs_convnet/test_boundary.py checks that exactly these
 # files hold solution regions.
 LEARNER_FILES = (
     "cs_convnet/layers.py",

@@ -6,7 +6,7 @@ windows with ties, large-magnitude scores), computes the expected outputs
 with the instructor's reference layers and grades forward and backward
 separately. Backward passes are judged against the reference backward on the
 same inputs and upstream gradient; the reference backward is itself checked
-against centred differences in ``tests/test_grade_one.py`` (where the
+against centred differences in ``tests/autograder/engine/test_grade_one.py`` (where the
 function is differentiable: at max-pool ties only the documented convention,
 the first maximum, defines the gradient). The learner's backward receives the
 learner's own cache; it also runs on the cache the provided code defines

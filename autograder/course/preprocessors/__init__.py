@@ -1,6 +1,6 @@
 """nbgrader 0.9.6 preprocessors that fix the pitfalls of notebook autograding, one per module.
 
-Measured with nbgrader 0.9.6 (see tests/test_nbgrader_integration.py); each
+Measured with nbgrader 0.9.6 (see tests/autograder/course/test_nbgrader_integration.py); each
 module says which pitfall its class fixes:
 
 - :mod:`~.robust_overwrite_cells`: deleted grade cells come back without a

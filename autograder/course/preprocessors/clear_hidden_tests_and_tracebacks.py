@@ -54,7 +54,7 @@ class ClearHiddenTestsAndTracebacks(ClearHiddenTests):
         for output in cell.get("outputs", []):
             if had_hidden and output.output_type == "error":
                 # The traceback quotes the failing hidden line; the message is written for
-                # learners (tests/test_hidden_messages.py), so it stays.
+                # learners (tests/autograder/checks/test_hidden_messages.py), so it stays.
                 output.traceback = [
                     f"{output.ename}: {output.evalue}",
                     "(raised in this test cell; the hidden tests' code is not shown)",

@@ -1,0 +1,265 @@
+"""Tests of cs_convnet.kernels: one backend choice honoured by every compiled kernel, one thread count,
+and every threaded kernel against the naive layers with more than one thread."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cs_convnet import denormals, fast_batchnorm, fast_layers, fast_optim, kernels, layers, optim
+from cs_convnet.kernels import backend
+from support.tolerances import RTOL
+
+HAS_CYTHON = "cython" in kernels.AVAILABLE_BACKENDS
+needs_cython = pytest.mark.skipif(not HAS_CYTHON, reason="the compiled kernels are not built")
+THREADS = [1, 2, 3]  # 3 > the cores of a 2-core machine: oversubscribed, still correct
+
+
+def _close(actual, expected, dtype):
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), np.finfo(dtype).tiny)
+    error = float(np.max(np.abs(np.asarray(actual, np.float64) - expected), initial=0.0)) / scale
+    assert error <= RTOL[dtype], f"relative error {error:.3g} > {RTOL[dtype]:g}"
+
+
+# --------------------------------------------------------------------------
+# The backend choice, in fresh interpreters
+# --------------------------------------------------------------------------
+
+_PROBE = """
+import json, sys, warnings
+import numpy as np
+for name in sys.argv[1:]:  # as if these extensions had never been built
+    sys.modules["cs_convnet._compiled." + name] = None
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from cs_convnet import kernels, fast_layers, fast_batchnorm, fast_optim, denormals, layers
+    import cs_convnet.train  # every importer of the kernels: still one warning
+x = np.random.default_rng(0).standard_normal((4, 3, 5, 5))
+gamma, beta = np.ones(3), np.zeros(3)
+out, cache = fast_batchnorm.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"})
+ref, _ = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+print(json.dumps({
+    "backend": kernels.current_backend(), "threads": kernels.threads(),
+    "compiled": {m: kernels.compiled(m) is not None for m in kernels.COMPILED_MODULES},
+    "batchnorm_compiled": cache[-1] is not None, "batchnorm_error": float(np.abs(out - np.maximum(ref, 0)).max()),
+    "denormals": denormals.supported(),
+    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught if "cs_convnet" in str(w.message)]}))
+"""
+
+
+def _probe(*blocked, env=None):
+    result = subprocess.run([sys.executable, "-c", _PROBE, *blocked], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "CS_CONVNET_BACKEND": "", "CS_CONVNET_THREADS": "", **(env or {})})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_numpy_backend_turns_off_every_compiled_kernel():
+    """With CS_CONVNET_BACKEND=numpy, do conv, pool, batchnorm, Adam and denormals all run their numpy
+    twins (no compiled module in use), silently and correctly?"""
+    report = _probe(env={"CS_CONVNET_BACKEND": "numpy"})
+    assert report["backend"] == "numpy" and report["warnings"] == []
+    assert not any(report["compiled"].values())
+    assert report["batchnorm_compiled"] is False and report["batchnorm_error"] < 1e-12
+    assert report["denormals"] is False
+
+
+@needs_cython
+def test_a_missing_compiled_module_warns_once_and_falls_back_alone():
+    """Without the batchnorm and Adam modules, is there exactly one warning naming both, while conv and pool
+    stay compiled and batchnorm computes the right thing in numpy?"""
+    report = _probe("batchnorm_relu_cython", "adam_cython")
+    assert report["backend"] == "cython"
+    assert len(report["warnings"]) == 1
+    assert "batchnorm_relu_cython" in report["warnings"][0] and "adam_cython" in report["warnings"][0]
+    assert report["compiled"]["im2col_cython"] and not report["compiled"]["adam_cython"]
+    assert report["batchnorm_compiled"] is False and report["batchnorm_error"] < 1e-12
+
+
+def test_threads_come_from_the_environment_or_the_available_cores():
+    """Is the thread count CS_CONVNET_THREADS when set, else the cores this process may use, capped by
+    OMP_NUM_THREADS?"""
+    assert _probe(env={"CS_CONVNET_THREADS": "3", "OMP_NUM_THREADS": "1"})["threads"] == 3
+    assert _probe(env={"OMP_NUM_THREADS": ""})["threads"] == len(os.sched_getaffinity(0))
+    assert _probe(env={"OMP_NUM_THREADS": "1"})["threads"] == 1  # as the grading sandbox runs it
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_thread_count_in_the_environment_fails_loudly(value):
+    """Does CS_CONVNET_THREADS=<not a whole number >= 1> stop the import with a message naming it?"""
+    result = subprocess.run([sys.executable, "-c", "import cs_convnet.kernels"], capture_output=True, text=True,
+                            env={**os.environ, "CS_CONVNET_THREADS": value}, timeout=60)
+    assert result.returncode != 0 and "CS_CONVNET_THREADS must be a whole number >= 1" in result.stderr
+
+
+def test_set_threads_validates_and_using_threads_restores():
+    """Does set_threads reject non-positive counts, and using_threads put the previous count back?"""
+    before = kernels.threads()
+    with kernels.using_threads(5):
+        assert kernels.threads() == 5
+    assert kernels.threads() == before
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be a whole number >= 1"):
+            kernels.set_threads(bad)
+
+
+def test_use_backend_is_seen_by_every_kernel(monkeypatch):
+    """Within use_backend('numpy'), do batchnorm and Adam leave their compiled modules alone?"""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a compiled kernel ran under use_backend('numpy')")
+
+    for name in ("batchnorm_relu_cython", "adam_cython"):
+        module = backend._modules.get(name)
+        for function in ("channel_mean_var", "normalize_relu", "batchnorm_relu_backward", "adam_update"):
+            if module is not None and hasattr(module, function):
+                monkeypatch.setattr(module, function, refuse)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    with kernels.use_backend("numpy"):
+        assert fast_layers.BACKEND == "numpy"
+        out, cache = fast_batchnorm.spatial_batchnorm_relu_forward_fast(x, np.ones(3, np.float32),
+                                                                        np.zeros(3, np.float32), {"mode": "train"})
+        fast_batchnorm.spatial_batchnorm_relu_backward_fast(np.ones_like(out), cache)
+        fast_optim.adam(x.copy(), x, {})
+
+
+@needs_cython
+def test_blas_is_single_threaded_only_inside_the_block():
+    """Are the BLAS libraries held to one thread inside blas_single_threaded, and given back after?"""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    with backend.blas_single_threaded():
+        inside = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    after = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    assert inside and set(inside) == {1}
+    assert after == before
+
+
+# --------------------------------------------------------------------------
+# Threaded kernels against the naive layers, T > 1
+# --------------------------------------------------------------------------
+
+@needs_cython
+@pytest.mark.parametrize("keep_columns", [False, True], ids=["rebuilt", "kept"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("threads", THREADS)
+def test_sharded_conv_matches_naive_on_any_thread_count(threads, dtype, keep_columns, monkeypatch):
+    """With 1-3 threads (more threads than images per thread, a last thread with fewer), are out, dx, dw
+    and db those of the naive layer, for a strided, non-contiguous input?"""
+    monkeypatch.setattr(fast_layers, "KEEP_COLUMNS", keep_columns)
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal((5, 3, 9, 18)).astype(dtype)[..., ::2]  # (5, 3, 9, 9), non-contiguous
+    w, b = rng.standard_normal((4, 3, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    conv_param = {"stride": 2, "pad": 1}
+    with kernels.using_threads(threads), kernels.using_conv_strategy("sharded"):
+        timings = {}
+        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="cython", timings=timings)
+        assert "sharded" in timings  # the batch-sharded kernel ran
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        dx, dw, db = fast_layers.conv_backward_fast(dout, cache)
+        _, dw_only, _ = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
+    expected, naive_cache = layers.conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
+                                                      b.astype(np.float64), conv_param)
+    _close(out, expected, dtype)
+    for actual, reference in zip((dx, dw, db), layers.conv_backward_naive(dout.astype(np.float64), naive_cache)):
+        assert actual.dtype == dtype
+        _close(actual, reference, dtype)
+    np.testing.assert_array_equal(dw_only, dw)
+
+
+@needs_cython
+@pytest.mark.parametrize("threads", THREADS[1:])
+@pytest.mark.parametrize("kind, size, stride", [("max", 2, 2), ("max", 3, 2), ("avg", 2, 2)])
+def test_threaded_pools_match_naive(kind, size, stride, threads):
+    """With 2-3 threads, do max and average pooling give the naive layer's out and dx?"""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (3, 5, 9, 9)).astype(np.float32)  # ties: the first maximum must win
+    param = {"pool_height": size, "pool_width": size, "stride": stride, "floor": True}
+    with kernels.using_threads(threads):
+        out, cache = getattr(fast_layers, f"{kind}_pool_forward_fast")(x, param, backend="cython")
+        dout = rng.standard_normal(out.shape).astype(np.float32)
+        dx = getattr(fast_layers, f"{kind}_pool_backward_fast")(dout, cache)
+    expected, naive_cache = getattr(layers, f"{kind}_pool_forward_naive")(x.astype(np.float64), param)
+    _close(out, expected, np.float32)
+    _close(dx, getattr(layers, f"{kind}_pool_backward_naive")(dout.astype(np.float64), naive_cache), np.float32)
+
+
+@needs_cython
+@pytest.mark.parametrize("threads", THREADS[1:])
+def test_threaded_batchnorm_relu_matches_the_two_layers(threads):
+    """With 2-3 threads, does the fused batchnorm+ReLU give batchnorm-then-ReLU's out, dx, dgamma, dbeta?"""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 5, 6, 7))
+    gamma, beta, dout = rng.uniform(0.5, 2, 5), rng.standard_normal(5), rng.standard_normal((4, 5, 6, 7))
+    with kernels.using_threads(threads):
+        out, cache = fast_batchnorm.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"},
+                                                                        backend="cython")
+        grads = fast_batchnorm.spatial_batchnorm_relu_backward_fast(dout, cache)
+    assert cache[-1] is not None  # the compiled kernels ran
+    normalized, bn_cache = layers.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    relu, relu_cache = layers.relu_forward(normalized)
+    np.testing.assert_allclose(out, relu, rtol=1e-10, atol=1e-12)
+    expected = layers.spatial_batchnorm_backward(layers.relu_backward(dout, relu_cache), bn_cache)
+    for actual, reference in zip(grads, expected):
+        np.testing.assert_allclose(actual, reference, rtol=1e-9, atol=1e-11)
+
+
+@needs_cython
+@pytest.mark.parametrize("threads", THREADS[1:])
+def test_threaded_adam_matches_the_reference_rule(threads):
+    """With 2-3 threads over blocks of weights (the last one partial), is the in-place Adam the learner's rule?"""
+    rng = np.random.default_rng(2)
+    size = 3 * (1 << 15) + 123
+    w, dw = rng.standard_normal(size).astype(np.float32), rng.standard_normal(size).astype(np.float32)
+    reference_w, reference_config = w.copy(), None
+    config = None
+    with kernels.using_threads(threads):
+        for _ in range(3):
+            w, config = fast_optim.adam(w, dw, config)
+            reference_w, reference_config = optim.adam(reference_w, dw, reference_config)
+    np.testing.assert_allclose(w, reference_w, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(config["m"], reference_config["m"], rtol=1e-6)
+
+
+@needs_cython
+@pytest.mark.skipif(not denormals.supported(), reason="this build or processor cannot flush denormals")
+def test_flushing_reaches_the_kernels_threads():
+    """Inside flush_denormals, do the kernels' OpenMP threads flush too (Adam's moments decaying below the
+    normal range become 0 in every block, whichever thread updated it)?"""
+    tiny = np.finfo(np.float32).tiny
+    size = 4 * (1 << 15)
+    w, dw = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    config = {"m": np.full(size, tiny, np.float32), "v": np.ones(size, np.float32), "beta1": 0.5}
+    with kernels.using_threads(2):
+        with denormals.flush_denormals():
+            _, flushed = fast_optim.adam(w.copy(), dw, {k: (v.copy() if hasattr(v, "copy") else v)
+                                                        for k, v in config.items()})
+        _, kept = fast_optim.adam(w.copy(), dw, config)
+    assert np.all(flushed["m"] == 0)
+    assert np.all(kept["m"] == np.float32(tiny) * np.float32(0.5))
+
+
+@pytest.mark.parametrize("threads, expected", [(1, "chunked"), (2, "chunked"), (3, "sharded"), (8, "sharded")])
+def test_auto_conv_strategy_follows_the_thread_count(threads, expected):
+    """Does 'auto' run the chunked im2col conv on one or two threads (faster there) and shard the batch on more?"""
+    with kernels.using_threads(threads), kernels.using_conv_strategy("auto"):
+        assert kernels.conv_strategy() == expected
+    with kernels.using_threads(threads), kernels.using_conv_strategy("chunked"):
+        assert kernels.conv_strategy() == "chunked"
+    with kernels.using_threads(threads), kernels.using_conv_strategy("sharded"):
+        assert kernels.conv_strategy() == "sharded"
+
+
+def test_conv_strategy_from_the_environment_is_checked(monkeypatch):
+    """Is CS_CONVNET_CONV read, and is a misspelt value one clear error?"""
+    monkeypatch.setenv("CS_CONVNET_CONV", "Sharded")
+    assert backend._conv_strategy_from_environment() == "sharded"
+    monkeypatch.setenv("CS_CONVNET_CONV", "fast")
+    with pytest.raises(ValueError, match="CS_CONVNET_CONV must be one of auto, sharded, chunked, got 'fast'"):
+        backend._conv_strategy_from_environment()
+    with pytest.raises(ValueError, match="conv strategy must be one of"):
+        with kernels.using_conv_strategy("fast"):
+            pass
