@@ -304,12 +304,66 @@ def check_images(X, input_dim, dtype):
     return X.astype(dtype, copy=False)
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+def is_int(value):
+    """An integer (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_finite_real(value):
+    """A finite real number (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value))
+
+
+def check_int(name, value, minimum, allow_none=False, error=ValueError):
+    """Raise ``error`` unless ``value`` is an integer >= ``minimum`` (or None, if allowed); return it as int."""
+    if value is None and allow_none:
+        return None
+    if not is_int(value) or value < minimum:
+        expected = f"an integer >= {minimum}" + (" or None" if allow_none else "")
+        raise error(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_number(name, value, positive=False, error=ValueError):
+    """Raise ``error`` unless ``value`` is a finite number >= 0 (> 0 if ``positive``); return it as float."""
+    if not is_finite_real(value) or value < 0 or (positive and value == 0):
+        raise error(f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
+    return float(value)
+
+
+def check_training_data(data):
+    """Raise ValueError unless ``data`` is a dict of training and validation arrays with matching shapes.
+
+    Returns ``(X_train, y_train, X_val, y_val)``.
+    """
+    needed = ("X_train", "y_train", "X_val", "y_val")
+    if not isinstance(data, dict):
+        raise ValueError(f"data must be a dict with keys {list(needed)}, got {type(data).__name__}")
+    missing = [key for key in needed if key not in data]
+    if missing:
+        raise ValueError(f"data is missing the keys {missing}; it must hold {list(needed)}")
+    arrays = []
+    for split in ("train", "val"):
+        X, y = data[f"X_{split}"], data[f"y_{split}"]
+        if not isinstance(X, np.ndarray) or X.ndim < 2:
+            raise ValueError(f"data['X_{split}'] must be an array of shape (N, ...), got "
+                             f"{getattr(X, 'shape', type(X).__name__)}")
+        if not isinstance(y, np.ndarray) or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"data['y_{split}'] must be a 1-d integer array of labels, got "
+                             f"{getattr(y, 'shape', type(y).__name__)} {getattr(y, 'dtype', '')}")
+        if len(X) != len(y):
+            raise ValueError(f"data['X_{split}'] has {len(X)} examples but data['y_{split}'] has {len(y)} labels")
+        if len(X) == 0:
+            raise ValueError(f"data['X_{split}'] is empty")
+        arrays += [X, y]
+    if arrays[0].shape[1:] != arrays[2].shape[1:]:
+        raise ValueError(f"training examples of shape {arrays[0].shape[1:]} and validation examples of shape "
+                         f"{arrays[2].shape[1:]} differ")
+    return arrays
 
 
 def check_reg(reg):
-    if not _is_real(reg) or not 0 <= reg < math.inf:
+    if not is_finite_real(reg) or not 0 <= reg < math.inf:
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     return float(reg)
 
@@ -330,7 +384,7 @@ def check_seed(value, name="seed"):
 
 
 def check_keep_ratio(value):
-    if not _is_real(value) or not 0 < value <= 1:
+    if not is_finite_real(value) or not 0 < value <= 1:
         raise ValueError(f"dropout_keep_ratio is the keep probability and must lie in (0, 1], got {value!r}")
     return float(value)
 
@@ -345,7 +399,7 @@ def check_weight_scale(value, he_default=False):
     """A finite standard deviation > 0 (or None, for He initialization, when ``he_default``)."""
     if value is None and he_default:
         return None
-    if not _is_real(value) or not 0 < value < math.inf:
+    if not is_finite_real(value) or not 0 < value < math.inf:
         expected = "None (He initialization) or a positive float" if he_default else "a positive number"
         raise ValueError(f"weight_scale must be {expected}, got {value!r}")
     return float(value)

@@ -30,7 +30,6 @@ tqdm ``progress`` bar, atomic checkpoints and exact resumption (``resume`` or
 """
 
 import copy
-import numbers
 import os
 import pickle
 import warnings
@@ -40,6 +39,7 @@ import numpy as np
 
 from . import optim
 from .atomic import atomic_open
+from .shape_checks import check_int, check_training_data, is_finite_real, is_int
 
 #: Runs with at least this many iterations show a progress bar by default when verbose.
 LONG_RUN_ITERATIONS = 200
@@ -65,51 +65,6 @@ _DEFAULTS = {
     "resume": None,
     "epoch_callback": None,
 }
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
-
-
-def _check_int(name, value, minimum, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if not _is_int(value) or value < minimum:
-        expected = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return int(value)
-
-
-def _check_data(data):
-    """Validate the data dict; return (X_train, y_train, X_val, y_val)."""
-    needed = ("X_train", "y_train", "X_val", "y_val")
-    if not isinstance(data, dict):
-        raise ValueError(f"data must be a dict with keys {list(needed)}, got {type(data).__name__}")
-    missing = [key for key in needed if key not in data]
-    if missing:
-        raise ValueError(f"data is missing the keys {missing}; it must hold {list(needed)}")
-    arrays = []
-    for split in ("train", "val"):
-        X, y = data[f"X_{split}"], data[f"y_{split}"]
-        if not isinstance(X, np.ndarray) or X.ndim < 2:
-            raise ValueError(f"data['X_{split}'] must be an array of shape (N, ...), got "
-                             f"{getattr(X, 'shape', type(X).__name__)}")
-        if not isinstance(y, np.ndarray) or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"data['y_{split}'] must be a 1-d integer array of labels, got "
-                             f"{getattr(y, 'shape', type(y).__name__)} {getattr(y, 'dtype', '')}")
-        if len(X) != len(y):
-            raise ValueError(f"data['X_{split}'] has {len(X)} examples but data['y_{split}'] has {len(y)} labels")
-        if len(X) == 0:
-            raise ValueError(f"data['X_{split}'] is empty")
-        arrays += [X, y]
-    if arrays[0].shape[1:] != arrays[2].shape[1:]:
-        raise ValueError(f"training examples of shape {arrays[0].shape[1:]} and validation examples of shape "
-                         f"{arrays[2].shape[1:]} differ")
-    return arrays
 
 
 def _bn_params(model):
@@ -232,7 +187,7 @@ class Solver:
         if not isinstance(getattr(model, "params", None), dict) or not callable(getattr(model, "loss", None)):
             raise ValueError("model must have a dict 'params' and a method 'loss(X, y=None)'")
         self.model = model
-        self.X_train, self.y_train, self.X_val, self.y_val = _check_data(data)
+        self.X_train, self.y_train, self.X_val, self.y_val = check_training_data(data)
         options = {**_DEFAULTS, **kwargs}
         self._options = options
         self._set_options(options)
@@ -262,21 +217,21 @@ class Solver:
             raise ValueError(f"optim_config must be a dict, got {type(config).__name__}")
         self.optim_config = config
         lr_decay = options["lr_decay"]
-        if not _is_real(lr_decay) or lr_decay <= 0:
+        if not is_finite_real(lr_decay) or lr_decay <= 0:
             raise ValueError(f"lr_decay must be a number > 0, got {lr_decay!r}")
         self.lr_decay = float(lr_decay)
-        self.batch_size = _check_int("batch_size", options["batch_size"], 1)
-        self.num_epochs = _check_int("num_epochs", options["num_epochs"], 1)
-        self.num_train_samples = _check_int("num_train_samples", options["num_train_samples"], 1, allow_none=True)
-        self.num_val_samples = _check_int("num_val_samples", options["num_val_samples"], 1, allow_none=True)
+        self.batch_size = check_int("batch_size", options["batch_size"], 1)
+        self.num_epochs = check_int("num_epochs", options["num_epochs"], 1)
+        self.num_train_samples = check_int("num_train_samples", options["num_train_samples"], 1, allow_none=True)
+        self.num_val_samples = check_int("num_val_samples", options["num_val_samples"], 1, allow_none=True)
         name = options["checkpoint_name"]
         if name is not None and not isinstance(name, (str, os.PathLike)):
             raise ValueError(f"checkpoint_name must be a str or path, got {type(name).__name__}")
         self.checkpoint_name = None if name is None else os.fspath(name)
-        self.print_every = _check_int("print_every", options["print_every"], 1)
+        self.print_every = check_int("print_every", options["print_every"], 1)
         self.verbose = bool(options["verbose"])
         seed = options["seed"]
-        if seed is not None and (not _is_int(seed) or seed < 0):
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r}")
         self.seed = seed
         for key in ("lr_schedule", "augment", "epoch_callback"):
@@ -286,7 +241,7 @@ class Solver:
         if self.lr_schedule is not None and self.lr_decay != 1.0:
             warnings.warn("lr_schedule replaces lr_decay; lr_decay is ignored", stacklevel=3)
         weight_decay = options["weight_decay"]
-        if not _is_real(weight_decay) or weight_decay < 0:
+        if not is_finite_real(weight_decay) or weight_decay < 0:
             raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
         self.weight_decay = float(weight_decay)
         self.augment = options["augment"]
@@ -390,8 +345,8 @@ class Solver:
         if not isinstance(X, np.ndarray) or not isinstance(y, np.ndarray) or len(X) != len(y) or len(y) == 0:
             raise ValueError(f"X and y must be non-empty arrays of the same length, got "
                              f"{getattr(X, 'shape', type(X).__name__)} and {getattr(y, 'shape', type(y).__name__)}")
-        _check_int("num_samples", num_samples, 1, allow_none=True)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        check_int("num_samples", num_samples, 1, allow_none=True)
+        batch_size = check_int("batch_size", batch_size, 1)
         N = len(X)
         if num_samples is not None and N > num_samples:
             keep = self.rng.choice(N, num_samples, replace=False)

@@ -57,7 +57,6 @@ it (e.g. ``--epochs`` to train longer, which changes the schedule from there).
 import argparse
 import dataclasses
 import json
-import math
 import pickle
 import sys
 import time
@@ -71,6 +70,7 @@ from .augment import Augment
 from .cli import DefaultsHelpFormatter
 from .denormals import flush_denormals
 from .schedules import SCHEDULES, make_schedule
+from .shape_checks import check_int, check_number, check_training_data
 
 PROG = "cs-convnet train"
 MODELS = ("ThreeLayerConvNet", "FullyConnectedNet", "ConvNet")
@@ -206,16 +206,11 @@ class TrainResult:
 # --------------------------------------------------------------------------- validation
 
 def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise TrainError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(name, value, minimum, error=TrainError)
 
 
 def _number(value, name, *, positive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise TrainError(f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
-    return float(value)
+    return check_number(name, value, positive=positive, error=TrainError)
 
 
 def canonical_model_name(name):
@@ -329,15 +324,14 @@ def load_data(config):
 
 
 def check_data(data, config):
-    """Raise TrainError unless ``data`` holds the six arrays, with consistent shapes."""
-    needed = ("X_train", "y_train", "X_val", "y_val")
-    missing = [key for key in needed if key not in data]
-    if missing:
-        raise TrainError(f"data is missing {', '.join(missing)}; expected a dict like get_CIFAR10_data's")
-    for split in ("train", "val", "test"):
-        if f"X_{split}" in data and len(data[f"X_{split}"]) != len(data[f"y_{split}"]):
-            raise TrainError(f"X_{split} has {len(data[f'X_{split}'])} images but y_{split} "
-                             f"{len(data[f'y_{split}'])} labels")
+    """Raise TrainError unless ``data`` holds the training and validation arrays (and any test split)
+    with consistent shapes, and enough training images for one batch."""
+    try:
+        check_training_data(data)
+    except ValueError as error:
+        raise TrainError(f"{error}; expected a dict like get_CIFAR10_data's") from None
+    if "X_test" in data and len(data["X_test"]) != len(data["y_test"]):
+        raise TrainError(f"X_test has {len(data['X_test'])} images but y_test {len(data['y_test'])} labels")
     if config.batch_size > len(data["X_train"]):
         raise TrainError(f"batch size {config.batch_size} is larger than the {len(data['X_train'])} training images")
 

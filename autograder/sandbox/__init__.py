@@ -4,29 +4,13 @@ Trusted code. The grading process never imports a submission. It builds a
 *sandbox root* -- a temporary folder holding the student edition of
 ``cs_convnet`` (every solution region replaced by a stub, every provided file
 copied from the trusted tree) with the submission's learner-edited files laid
-over it -- and starts :mod:`autograder.sandbox.package_guest` on it in a separate process:
-
-- **bubblewrap** when ``bwrap`` works: new user, pid, network, ipc and uts
-  namespaces (``--unshare-all``: no network), the Python installation and the
-  sandbox root bound read-only, an empty environment, ``--die-with-parent``
-  and ``--new-session``. The only writable places are two tmpfs of a fixed
-  size (``--size``): ``/tmp`` (the working directory) and ``/dev/shm``; the
-  root and ``/dev`` are remounted read-only. Nothing else of the host file
-  system exists inside: not the instructor tree, not ``autograder/``, not the
-  gradebook, not other submissions;
-- otherwise (or with ``isolation="rlimits"``) the same worker started
-  directly, in a new session, with a scrubbed environment and a fresh
-  temporary working directory: this protects the grade but not the files.
-
-Both add resource limits (address space, CPU seconds, file size, core dumps)
-and, where cgroups are writable (:mod:`autograder.sandbox.cgroups`), a memory cgroup
-that counts everything the worker's processes pin (tmpfs, shared memory,
-memfd, page cache) and a pids cgroup capping its processes, through which
-every process of the worker is killed at the end. All limits come from
-:mod:`autograder.limits` (profile ``package``). Whether the worker ran out of
-memory is read from the kernel's counters by this (trusted) process: an OOM
-kill in the memory cgroup, or a full scratch tmpfs, fails the request with
-kind ``"memory"``; the worker's own word is never taken for it.
+over it -- and starts :mod:`autograder.sandbox.package_guest` on it in a separate process,
+in bubblewrap where it works (no network, the root read-only, only two
+sized tmpfs writable), else with rlimits only, and in memory and pids cgroups
+where they are writable: see :mod:`~autograder.sandbox.isolation`. Whether the
+worker ran out of memory is read from the kernel's counters by this (trusted)
+process (an OOM kill in the memory cgroup, or a full scratch tmpfs); the
+worker's own word is never taken for it.
 
 The pipe carries length-prefixed frames: a JSON header, then arrays as
 ``.npy`` bytes, which the trusted side reads with ``allow_pickle=False``.
