@@ -1,8 +1,9 @@
 """ThreeLayerConvNet: conv - relu - 2x2 max pool - affine - relu - affine - softmax.
 
-The constructor is provided; learners write the forward and backward passes
-in :meth:`ThreeLayerConvNet.loss` between ``### BEGIN SOLUTION`` and
-``### END SOLUTION``, with the fused fast layers of :mod:`cs_convnet.layer_utils`.
+Learners write the forward and backward passes in :meth:`ThreeLayerConvNet.loss`
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, with the fused fast
+layers of :mod:`cs_convnet.layer_utils`; the constructor (argument checks,
+parameter initialization) is provided in :mod:`cs_convnet.classifiers.model_setup`.
 """
 
 import numpy as np
@@ -14,18 +15,11 @@ from ..layer_utils import (
     conv_relu_pool_forward,
 )
 from ..layers import affine_backward, affine_forward, softmax_loss
-from ..netspec import check_input_dim
-from ..shape_checks import (
-    check_dtype,
-    check_images,
-    check_positive_ints,
-    check_reg,
-    check_seed,
-    check_weight_scale,
-)
+from ..shape_checks import check_images
+from .model_setup import ThreeLayerConvNetSetup
 
 
-class ThreeLayerConvNet:
+class ThreeLayerConvNet(ThreeLayerConvNetSetup):
     """A three-layer convolutional network::
 
         conv - relu - 2x2 max pool - affine - relu - affine - softmax
@@ -53,41 +47,6 @@ class ThreeLayerConvNet:
         'W3' (hidden_dim, num_classes), 'b3' (num_classes,)
     conv_param, pool_param : dicts passed to the conv and pool layers
     """
-
-    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10,
-                 weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
-        C, H, W = self.input_dim = check_input_dim(input_dim)
-        self.num_filters, self.filter_size, self.hidden_dim, self.num_classes = check_positive_ints(
-            num_filters=num_filters, filter_size=filter_size, hidden_dim=hidden_dim, num_classes=num_classes)
-        if filter_size % 2 == 0:
-            raise ValueError(f"filter_size must be odd so that pad = (filter_size - 1) / 2 keeps H and W, "
-                             f"got {filter_size}")
-        if H % 2 or W % 2:
-            raise ValueError(f"the 2x2 stride-2 max pool needs an even height and width, got input_dim {input_dim} "
-                             f"(H={H}, W={W}): (H - 2)/2 + 1 must be a whole number")
-        weight_scale = check_weight_scale(weight_scale)
-        seed = check_seed(seed)
-        self.reg = check_reg(reg)
-        self.dtype = check_dtype(dtype)
-        self.conv_param = {"stride": 1, "pad": (self.filter_size - 1) // 2}
-        self.pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-
-        rng = np.random.default_rng(seed)
-        shapes = {
-            "W1": (self.num_filters, C, self.filter_size, self.filter_size), "b1": (self.num_filters,),
-            "W2": (self.num_filters * (H // 2) * (W // 2), self.hidden_dim), "b2": (self.hidden_dim,),
-            "W3": (self.hidden_dim, self.num_classes), "b3": (self.num_classes,),
-        }
-        self.params = {
-            name: (weight_scale * rng.standard_normal(shape) if name.startswith("W") else np.zeros(shape))
-            .astype(self.dtype)
-            for name, shape in shapes.items()
-        }
-
-    @property
-    def spec(self):
-        """This network in the spec language of :mod:`cs_convnet.classifiers.convnet` (used by the summary)."""
-        return f"conv{self.filter_size}-{self.num_filters} relu pool2 fc{self.hidden_dim} relu fc{self.num_classes}"
 
     def loss(self, X, y=None):
         """Class scores, or the softmax loss and its gradients.

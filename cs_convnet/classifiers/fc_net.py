@@ -1,8 +1,9 @@
 """A fully-connected network of any depth, with optional batchnorm and dropout.
 
-The constructor (parameter initialization, mode plumbing) is provided;
-learners write the forward and backward passes in :meth:`FullyConnectedNet.loss`
-between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
+Learners write the forward and backward passes in :meth:`FullyConnectedNet.loss`
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``; the constructor
+(argument checks, parameter initialization, mode plumbing) is provided in
+:mod:`cs_convnet.classifiers.model_setup`.
 """
 
 import numpy as np
@@ -18,18 +19,10 @@ from ..layers import (
     relu_forward,
     softmax_loss,
 )
-from ..shape_checks import (
-    check_dtype,
-    check_keep_ratio,
-    check_normalization,
-    check_positive_ints,
-    check_reg,
-    check_seed,
-    check_weight_scale,
-)
+from .model_setup import FullyConnectedNetSetup
 
 
-class FullyConnectedNet:
+class FullyConnectedNet(FullyConnectedNetSetup):
     """A fully-connected network with L = len(hidden_dims) + 1 affine layers::
 
         {affine - [batchnorm] - relu - [dropout]} x (L - 1) - affine - softmax
@@ -61,53 +54,6 @@ class FullyConnectedNet:
     dropout_param : dict with 'mode', 'p' and, if seeded, 'seed'
     num_layers : int, L
     """
-
-    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout_keep_ratio=1,
-                 normalization=None, reg=0.0, weight_scale=1e-2, dtype=np.float32, seed=None):
-        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
-            raise ValueError(f"hidden_dims must be a list of hidden layer sizes such as [100, 100], "
-                             f"got {hidden_dims!r}")
-        hidden_dims = check_positive_ints(**{f"hidden_dims[{i}]": h for i, h in enumerate(hidden_dims)})
-        self.input_dim, self.num_classes = check_positive_ints(input_dim=input_dim, num_classes=num_classes)
-        dropout_keep_ratio = check_keep_ratio(dropout_keep_ratio)
-        self.normalization = check_normalization(normalization)
-        weight_scale = check_weight_scale(weight_scale)
-        seed = check_seed(seed)
-
-        self.use_dropout = dropout_keep_ratio != 1
-        self.reg = check_reg(reg)
-        self.num_layers = 1 + len(hidden_dims)
-        self.dtype = check_dtype(dtype)
-        self.hidden_dims = hidden_dims
-
-        rng = np.random.default_rng(seed)
-        dims = [self.input_dim, *self.hidden_dims, self.num_classes]
-        self.params = {}
-        for i in range(1, self.num_layers + 1):
-            fan_in, fan_out = dims[i - 1], dims[i]
-            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(self.dtype)
-            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
-            if normalization == "batchnorm" and i < self.num_layers:
-                self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)
-                self.params[f"beta{i}"] = np.zeros(fan_out, dtype=self.dtype)
-
-        # Dropout and batchnorm behave differently in training and test mode;
-        # loss() sets the mode of these dicts before every forward pass.
-        self.dropout_param = {}
-        if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
-            if seed is not None:
-                self.dropout_param["seed"] = seed
-        self.bn_params = []
-        if normalization == "batchnorm":
-            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
-
-    @property
-    def spec(self):
-        """This network in the spec language of :mod:`cs_convnet.classifiers.convnet` (used by the summary)."""
-        hidden = [f"fc{h}" + (" bn" if self.normalization else "") + " relu"
-                  + (f" dropout{self.dropout_param['p']:g}" if self.use_dropout else "") for h in self.hidden_dims]
-        return " ".join([*hidden, f"fc{self.num_classes}"])
 
     def loss(self, X, y=None):
         """Class scores, or the softmax loss and its gradients.

@@ -148,6 +148,22 @@ def test_does_every_learner_region_sit_in_a_function():
         assert regions and all(region.function for region in regions), rel
 
 
+def test_do_learner_files_hold_only_learner_functions():
+    """Does every function a learner file defines hold a solution region (provided code lives elsewhere)?"""
+    import ast
+
+    for rel in boundary.LEARNER_FILES:
+        text = (REPO / rel).read_text(encoding="utf-8")
+        regions = {region.function for region in boundary.solution_regions(text, rel)}
+        defined = set()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                defined |= {f"{node.name}.{item.name}" for item in node.body if isinstance(item, ast.FunctionDef)}
+        assert sorted(defined - regions) == [], rel
+
+
 # --------------------------------------------------------------------------
 # The package edition
 # --------------------------------------------------------------------------
