@@ -5,4 +5,8 @@ in ``layers.py``, ``optim.py``, ``classifiers/fc_net.py`` and ``classifiers/cnn.
 (:data:`cs_convnet.boundary.LEARNER_FILES`); everything else is provided.
 """
 
+from . import idle_threads
+
+idle_threads.apply()  # before any submodule loads numpy and its OpenBLAS
+
 __version__ = "0.1.0"

@@ -22,8 +22,9 @@ Threads
 The compiled kernels run one OpenMP parallel region per call, on :func:`threads`
 threads: ``CS_CONVNET_THREADS`` if set, else the cores this process may run on
 (``len(os.sched_getaffinity(0))``, capped by ``OMP_NUM_THREADS`` when that is set, as in
-the grading sandbox); :func:`set_threads` / :func:`using_threads` change it. Between regions the threads sleep (``OMP_WAIT_POLICY=PASSIVE`` unless set):
-spinning, they would compete with the BLAS threads of the numpy code in between.
+the grading sandbox); :func:`set_threads` / :func:`using_threads` change it. Between regions the threads sleep, and so do OpenBLAS's after numpy's matrix products
+(:mod:`cs_convnet.idle_threads`, applied when cs_convnet is imported): a pool whose idle threads
+spin takes a core from the other.
 Inside a region each thread calls BLAS on its own share of the work, so the
 BLAS libraries are held to one thread for the region's duration
 (:func:`blas_single_threaded`, through threadpoolctl): kernel threads and BLAS
@@ -49,11 +50,6 @@ COMPILED_MODULES = {
 _CORE_MODULES = ("im2col_cython", "pool_cython")
 _NAMES = ("numpy", "cython")
 
-# The kernels' OpenMP threads sleep as soon as a parallel region ends instead of spinning (libgomp
-# reads this when the first compiled module loads it; a value the user set is kept). Spinning threads
-# steal the cores from the BLAS threads of the numpy matrix products that run between two kernels:
-# measured on 2 busy cores, 10 ThreeLayerConvNet steps took 1.58 s spinning and 0.83 s passive.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _modules = {}
 _errors = {}
@@ -207,10 +203,12 @@ def using_threads(count):
 
 #: How the compiled convolution splits its work: 'sharded' (the batch over the threads, one parallel
 #: region, a small GEMM per image: conv_cython) or 'chunked' (im2col of a chunk of images, one large
-#: GEMM whose threads are BLAS's own: im2col_cython). 'auto' picks 'sharded' on more than two threads
-#: and 'chunked' on one or two, where it measured faster: on 2 cores, the one-epoch ThreeLayerConvNet
-#: (7x7 filters on 3 channels: small per-image GEMMs) trained its epoch in 44.7 s chunked against
-#: 54.9 s sharded, and the deep preset's step took 422 ms chunked against 407 ms sharded.
+#: GEMM whose threads are BLAS's own: im2col_cython). 'auto' is 'sharded', which measured faster on
+#: 1 and 2 threads once OpenBLAS's idle threads stopped spinning into the parallel regions
+#: (cs_convnet.idle_threads): on 2 cores, `cs-convnet bench --scaling` gave a ThreeLayerConvNet step
+#: of 30.7 ms (1 thread) and 17.8 ms (2) sharded against 33.9 and 22.6 ms chunked, and the one-epoch
+#: preset trained its epoch in 35.0-37.8 s either way. 'chunked' stays for comparison, and is what
+#: runs when conv_cython is not built.
 CONV_STRATEGIES = ("auto", "sharded", "chunked")
 
 
@@ -225,10 +223,8 @@ _conv_strategy = _conv_strategy_from_environment()
 
 
 def conv_strategy():
-    """The compiled convolution's strategy now: 'sharded' or 'chunked' ('auto' resolved by :func:`threads`)."""
-    if _conv_strategy == "auto":
-        return "sharded" if _threads > 2 else "chunked"
-    return _conv_strategy
+    """The compiled convolution's strategy now: 'sharded' or 'chunked' ('auto' is 'sharded')."""
+    return "sharded" if _conv_strategy == "auto" else _conv_strategy
 
 
 @contextlib.contextmanager
