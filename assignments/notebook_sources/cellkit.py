@@ -113,10 +113,10 @@ SETUP = '''
 %autoreload 2 --full
 
 import os
+import cs_convnet  # first: it tells numpy's BLAS threads to sleep when idle (cs_convnet/idle_threads.py)
 import numpy as np
 import matplotlib.pyplot as plt
 
-import cs_convnet
 import cs_convnet.fast_layers  # a note about the fast-layer backend, if any, shows here, not in a graded cell
 from cs_convnet.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 
