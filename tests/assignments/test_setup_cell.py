@@ -7,25 +7,9 @@ import pytest
 
 from cs_convnet import idle_threads
 from support.notebooks import errors_of, run_notebook
+from support.openblas_probe import PROBE, exported_timeouts
 from support.paths import REPO
 
-# What the kernel's OpenBLAS libraries parsed at load time (openblas_thread_timeout(); None where
-# a library does not export it), and whether numpy was already loaded before the setup cell.
-_PROBE = """
-import ctypes, json, os
-from threadpoolctl import threadpool_info
-
-def timeout(path):
-    function = getattr(ctypes.CDLL(path), "openblas_thread_timeout", None)
-    if function is None:
-        return None
-    function.restype = ctypes.c_int
-    return function()
-
-print(json.dumps({"timeouts": [timeout(i["filepath"]) for i in threadpool_info()
-                               if i.get("internal_api") == "openblas"],
-                  "env": {name: os.environ.get(name) for name in %r}}))
-""" % (sorted(idle_threads.SETTINGS),)
 
 
 def _setup_source():
@@ -48,14 +32,14 @@ def test_the_setup_cell_gives_numpys_openblas_the_short_thread_timeout(tmp_path,
     for name in idle_threads.SETTINGS:
         monkeypatch.delenv(name, raising=False)  # the kernel must not inherit this test process's values
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_setup_source()),
-                                         nbformat.v4.new_code_cell(_PROBE)])
+                                         nbformat.v4.new_code_cell(PROBE)])
     path = tmp_path / "probe.ipynb"
     nbformat.write(nb, path)
     executed = run_notebook(path, tmp_path)
     assert errors_of(executed) == []
     probe = json.loads(executed.cells[1].outputs[0]["text"])
     assert probe["env"] == idle_threads.SETTINGS
-    timeouts = [value for value in probe["timeouts"] if value is not None]
+    timeouts = exported_timeouts(probe)
     if not timeouts:
         pytest.skip("numpy here is not linked to an OpenBLAS that exports openblas_thread_timeout")
     assert timeouts == [int(idle_threads.SETTINGS["OPENBLAS_THREAD_TIMEOUT"])] * len(timeouts)

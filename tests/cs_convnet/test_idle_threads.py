@@ -7,26 +7,11 @@ import sys
 import pytest
 
 from cs_convnet import idle_threads
+from support.openblas_probe import PROBE, exported_timeouts
 
 # In a fresh interpreter: import cs_convnet first (as `cs-convnet train` and the benchmarks do), then
-# ask numpy's OpenBLAS, through its own exported function, which spin timeout it read at load time.
-# (0: not set; None: this OpenBLAS does not export the function).
-_PROBE = """
-import ctypes, json, os
-import cs_convnet
-import numpy
-from threadpoolctl import threadpool_info
-
-def timeout(path):
-    function = getattr(ctypes.CDLL(path), "openblas_thread_timeout", None)
-    if function is None:
-        return None
-    function.restype = ctypes.c_int
-    return function()
-
-timeouts = [timeout(i["filepath"]) for i in threadpool_info() if i.get("internal_api") == "openblas"]
-print(json.dumps({"env": {k: os.environ.get(k) for k in cs_convnet.idle_threads.SETTINGS}, "timeouts": timeouts}))
-"""
+# numpy, then ask numpy's OpenBLAS which spin timeout it read at load time.
+_PROBE = "import cs_convnet\nimport numpy\n" + PROBE
 
 
 def _probe(env_overrides, monkeypatch):
@@ -56,7 +41,7 @@ def test_numpys_openblas_reads_the_short_timeout(monkeypatch):
     time, which is what decides how long its idle threads spin.
     """
     pytest.importorskip("threadpoolctl")
-    timeouts = [value for value in _probe({}, monkeypatch)["timeouts"] if value is not None]
+    timeouts = exported_timeouts(_probe({}, monkeypatch))
     if not timeouts:
         pytest.skip("numpy here is not linked to an OpenBLAS that exports openblas_thread_timeout")
     assert timeouts == [int(idle_threads.SETTINGS["OPENBLAS_THREAD_TIMEOUT"])] * len(timeouts)
