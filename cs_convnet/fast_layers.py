@@ -17,12 +17,13 @@ size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
 number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
 
 Two ways to run it. The 'cython' backend (unless ``CS_CONVNET_CONV=chunked``;
-see :func:`cs_convnet.kernels.backend.conv_strategy`) shards the batch over the kernels' threads in one parallel region (``cython_ext/conv_cython.pyx``): each thread
-runs im2col, a single-threaded GEMM and col2im image by image, writing each
+see :func:`cs_convnet.kernels.backend.conv_strategy`) shards the batch over the
+kernels' threads in one parallel region (``cython_ext/conv_cython.pyx``): each
+thread runs im2col, a single-threaded GEMM and col2im image by image, writing each
 image's (F, H'*W') output block in place, so no layout copy surrounds the
 GEMMs; each thread sums its own dw and db, added up at the end. The numpy
-backend (and the compiled one with ``CS_CONVNET_CONV=chunked``, or when ``conv_cython`` is missing) runs the
-formulas above on chunks of images: batches whose columns exceed
+backend (and the compiled one with ``CS_CONVNET_CONV=chunked``, or when
+``conv_cython`` is missing) runs the formulas above on chunks of images: batches whose columns exceed
 :data:`CONV_CHUNK_BYTES` are processed in chunks, which bounds the memory of
 one call.
 

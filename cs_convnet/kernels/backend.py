@@ -22,9 +22,10 @@ Threads
 The compiled kernels run one OpenMP parallel region per call, on :func:`threads`
 threads: ``CS_CONVNET_THREADS`` if set, else the cores this process may run on
 (``len(os.sched_getaffinity(0))``, capped by ``OMP_NUM_THREADS`` when that is set, as in
-the grading sandbox); :func:`set_threads` / :func:`using_threads` change it. Between regions the threads sleep, and so do OpenBLAS's after numpy's matrix products
-(:mod:`cs_convnet.idle_threads`, applied when cs_convnet is imported): a pool whose idle threads
-spin takes a core from the other.
+the grading sandbox); :func:`set_threads` / :func:`using_threads` change it. Between
+regions the threads sleep, and so do OpenBLAS's after numpy's matrix products
+(:mod:`cs_convnet.idle_threads`, applied when cs_convnet is imported): a pool whose idle
+threads spin takes a core from the other.
 Inside a region each thread calls BLAS on its own share of the work, so the
 BLAS libraries are held to one thread for the region's duration
 (:func:`blas_single_threaded`, through threadpoolctl): kernel threads and BLAS

@@ -6,6 +6,8 @@ line: ``{"timeouts": [...], "env": {...}}``. Each timeout is the library's own
 the process's values of :data:`cs_convnet.idle_threads.SETTINGS`.
 """
 
+import pytest
+
 from cs_convnet import idle_threads
 
 PROBE = """
@@ -25,6 +27,9 @@ print(json.dumps({"timeouts": [timeout(i["filepath"]) for i in threadpool_info()
 """ % (sorted(idle_threads.SETTINGS),)
 
 
-def exported_timeouts(probe_result):
-    """The timeouts of the libraries that export the function (an empty list: skip the check)."""
-    return [value for value in probe_result["timeouts"] if value is not None]
+def assert_short_timeout(probe_result):
+    """Assert that every OpenBLAS exporting the function parsed idle_threads' timeout (skip if none does)."""
+    timeouts = [value for value in probe_result["timeouts"] if value is not None]
+    if not timeouts:
+        pytest.skip("numpy here is not linked to an OpenBLAS that exports openblas_thread_timeout")
+    assert timeouts == [int(idle_threads.SETTINGS["OPENBLAS_THREAD_TIMEOUT"])] * len(timeouts)
