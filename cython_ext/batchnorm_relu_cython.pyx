@@ -129,10 +129,14 @@ cdef double _plane_dot(const floating* a, const floating* p, Py_ssize_t plane, d
 
 
 cdef void _plane_relu_mask(const floating* dout, const floating* out, floating* dy, Py_ssize_t plane) noexcept nogil:
-    """dy = dout where out > 0, else 0."""
+    """dy = dout where out > 0, else 0 (a select, not a product with the comparison: GCC compiles
+    that to a branch per element, mispredicted on half of them, which made this loop 4x the rest
+    of the backward pass)."""
     cdef Py_ssize_t i
+    cdef floating d
     for i in range(plane):
-        dy[i] = dout[i] * (out[i] > 0)
+        d = dout[i]  # loaded unconditionally, so that the select below needs no branch
+        dy[i] = d if out[i] > 0 else 0
 
 
 cdef void _plane_bn_dx(floating* dx, const floating* x, Py_ssize_t plane, floating a, floating b,
