@@ -159,12 +159,19 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     Returns
     -------
     out : ndarray of shape (N, F, H'', W''): the pooled (N, F, H', W') conv output
-    cache : tuple (conv_cache, relu_cache, pool_cache) for :func:`conv_relu_pool_backward`
+    cache : tuple (conv_cache, pool_cache, relu_cache) for :func:`conv_relu_pool_backward`
+
+    Notes
+    -----
+    The ReLU runs after the pooling, on a quarter of the values for 2x2 windows:
+    ``max(relu(a)) == relu(max(a))`` because the ReLU never reverses an order, and the
+    gradients agree too (both send ``dout`` to the window's maximum where it is positive,
+    and nowhere where it is not).
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)
-    return out, (conv_cache, relu_cache, pool_cache)
+    pooled, pool_cache = max_pool_forward_fast(a, pool_param)
+    out, relu_cache = relu_forward(pooled)
+    return out, (conv_cache, pool_cache, relu_cache)
 
 
 def conv_relu_pool_backward(dout, cache, need_dx=True):
@@ -182,9 +189,9 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
     dw : ndarray of shape (F, C, HH, WW)
     db : ndarray of shape (F,)
     """
-    conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)
-    da = relu_backward(ds, relu_cache)
+    conv_cache, pool_cache, relu_cache = cache
+    dpooled = relu_backward(dout, relu_cache)
+    da = max_pool_backward_fast(dpooled, pool_cache)
     return conv_backward_fast(da, conv_cache, need_dx=need_dx)
 
 

@@ -92,7 +92,7 @@ class ThreeLayerConvNet(ThreeLayerConvNetSetup):
         _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, conv_cache, need_dx=False)
         for name in ("W1", "W2", "W3"):
             W = self.params[name]
-            loss += 0.5 * self.reg * float(np.sum(W * W))
-            grads[name] = grads[name] + self.reg * W
+            loss += 0.5 * self.reg * float(np.vdot(W, W))  # one pass, no W * W temporary
+            grads[name] += self.reg * W
         ### END SOLUTION
         return loss, grads

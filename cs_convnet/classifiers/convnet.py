@@ -318,8 +318,8 @@ class ConvNet:
         grads = self._stack.backward(dscores, caches)
         for name, W in self.params.items():
             if name.startswith("W"):
-                loss += 0.5 * self.reg * float(np.sum(W * W))
-                grads[name] = grads[name] + self.reg * W
+                loss += 0.5 * self.reg * float(np.vdot(W, W))  # one pass, no W * W temporary
+                grads[name] += self.reg * W
         return loss, {name: grads[name].astype(self.dtype, copy=False) for name in self.params}
 
 

@@ -118,7 +118,7 @@ class FullyConnectedNet(FullyConnectedNetSetup):
             dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, affine_cache)
         for i in range(1, L + 1):
             W = self.params[f"W{i}"]
-            loss += 0.5 * self.reg * float(np.sum(W * W))
-            grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+            loss += 0.5 * self.reg * float(np.vdot(W, W))  # one pass, no W * W temporary
+            grads[f"W{i}"] += self.reg * W
         ### END SOLUTION
         return loss, grads
