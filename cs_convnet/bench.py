@@ -462,9 +462,9 @@ def scaling(impls, rounds, repeat, thread_counts, scale=1.0, seed=0):
             for count in thread_counts}
 
 
-def default_thread_counts():
-    """1, 2, 4, ... up to the cores available (that count included)."""
-    cores = len(available_cores())
+def default_thread_counts(up_to=None):
+    """1, 2, 4, ... up to ``up_to`` (default: the cores available), that count included."""
+    cores = up_to or len(available_cores())
     counts, count = [], 1
     while count < cores:
         counts.append(count)

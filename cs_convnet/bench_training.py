@@ -17,6 +17,13 @@ Cases (float32), each timed in three variants:
 - "torch": PyTorch's twin of each (``BatchNorm2d`` + ``ReLU``, ``torch.optim.Adam``,
   the same networks built from ``torch.nn``), when PyTorch is installed.
 
+``--profile`` answers a different question: which kernels of the fast training
+steps (deep and ThreeLayerConvNet) get faster with a second thread, and which
+stay serial. It times each step on T = 1, 2, ... threads, each step and T in fresh
+processes of its own (alternated), and splits each step by kernel entry point
+(:data:`KERNELS`; cProfile's cumulative time of those functions, per step),
+printing each kernel's milliseconds per T and its speed-up over T = 1.
+
 Method: as :mod:`cs_convnet.bench`: every variant runs in a fresh process of
 its own with the same threads (``--threads``, default: the cores available),
 processes alternate over ``--rounds`` rounds, and the report gives the minimum
@@ -28,8 +35,8 @@ import json
 import sys
 import time
 
-from .bench import alternate, available_cores, machine_load, run_worker, summarize, time_calls, worker_libraries, \
-    worker_setup
+from .bench import alternate, available_cores, default_thread_counts, machine_load, run_worker, summarize, \
+    time_calls, worker_libraries, worker_setup
 
 VARIANTS = ("learner", "fast", "torch")
 CASES = {
@@ -38,6 +45,19 @@ CASES = {
     "deep ConvNet step, batch 128": "deep_step",
     "ThreeLayerConvNet step, batch 50": "three_step",
 }
+#: ``--profile``'s kernels of the fast training steps: label -> (module, function) entry points whose
+#: cumulative time is the kernel's. Everything else in the step (loss, bookkeeping) is "rest".
+KERNELS = {
+    "conv forward": (("fast_layers", "conv_forward_fast"),),
+    "conv backward": (("fast_layers", "conv_backward_fast"),),
+    "max pool fwd+bwd": (("fast_layers", "max_pool_forward_fast"), ("fast_layers", "max_pool_backward_fast")),
+    "bn+relu forward": (("fast_batchnorm", "spatial_batchnorm_relu_forward_fast"),),
+    "bn+relu backward": (("fast_batchnorm", "spatial_batchnorm_relu_backward_fast"),),
+    "affine fwd+bwd (numpy BLAS)": (("layers", "affine_forward"), ("layers", "affine_backward")),
+    "relu fwd+bwd (numpy)": (("layers", "relu_forward"), ("layers", "relu_backward")),
+    "adam (in place)": (("fast_optim", "adam"),),
+}
+PROFILED_STEPS = {"deep ConvNet step, batch 128": "deep_step", "ThreeLayerConvNet step, batch 50": "three_step"}
 BN_SHAPE = (128, 32, 32, 32)
 ADAM_SIZE = 4_200_000
 
@@ -202,8 +222,91 @@ def _torch_case(case, rng):
     return step
 
 
+def _kernel_times(step, repeat):
+    """{kernel label: ms per step} of :data:`KERNELS`, and the step's ms, over ``repeat`` profiled steps."""
+    import cProfile
+    import os
+    import pstats
+
+    step()  # warm-up: buffers allocated, columns kept
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(repeat):
+        step()
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    cumulative = {}
+    for (filename, _, function), (_, _, _, cumtime, _) in stats.items():
+        module = os.path.splitext(os.path.basename(filename))[0]
+        if os.path.basename(os.path.dirname(filename)) == "cs_convnet":
+            cumulative[module, function] = cumulative.get((module, function), 0.0) + cumtime
+    kernels = {label: 1e3 * sum(cumulative.get(point, 0.0) for point in points) / repeat
+               for label, points in KERNELS.items()}
+    step_ms = 1e3 * cumulative.get(("bench_training", "step"), 0.0) / repeat
+    kernels["rest"] = max(0.0, step_ms - sum(kernels.values()))
+    return kernels, step_ms
+
+
+def profile_worker(spec):
+    """Per-kernel times of one fast step (``spec['case']``) on ``spec['threads']`` threads, in this fresh process."""
+    info = worker_setup(spec["threads"])
+    import numpy as np
+
+    builders = {"deep_step": _deep_step, "three_step": _three_step}
+    step = builders[PROFILED_STEPS[spec["case"]]]("fast", np.random.default_rng(spec.get("seed", 0)))
+    kernels, step_ms = _kernel_times(step, spec["repeat"])
+    return {"info": worker_libraries(info), "kernels_ms": kernels, "step_ms": step_ms}
+
+
+def profile(thread_counts, rounds=3, repeat=3, seed=0):
+    """{'settings', 'steps': {case: {kernel: {T: min ms per step}}}}: each step and T in fresh processes of
+    its own, alternated; a kernel's figure is its minimum over the rounds."""
+    load_before = machine_load()
+    runs = [(case, threads) for case in PROFILED_STEPS for threads in thread_counts]
+    answers = alternate(runs, rounds, lambda run: run_worker(
+        "cs_convnet.bench_training", {"profile": True, "case": run[0], "threads": run[1], "repeat": repeat,
+                                      "seed": seed}, run[1]))
+    steps = {case: {label: {threads: min(answer["step_ms"] if label == "step" else answer["kernels_ms"][label]
+                                         for answer in answers[case, threads])
+                            for threads in thread_counts}
+                    for label in [*KERNELS, "rest", "step"]}
+             for case in PROFILED_STEPS}
+    return {"settings": {"threads": list(thread_counts), "rounds": rounds, "repeat": repeat,
+                         "loadavg_before": load_before, "loadavg_after": machine_load(),
+                         "cores_available": len(available_cores())},
+            "processes": {threads: answers[next(iter(PROFILED_STEPS)), threads][0]["info"]
+                          for threads in thread_counts},
+            "steps": steps}
+
+
+def format_profile(results):
+    settings = results["settings"]
+    counts = settings["threads"]
+    lines = [f"per-kernel profile of the fast training steps: T = {', '.join(map(str, counts))} thread(s), "
+             f"{settings['cores_available']} core(s) available, load average {settings['loadavg_before']} before / "
+             f"{settings['loadavg_after']} after; each step and T in fresh processes of its own, alternated "
+             f"({settings['rounds']} round(s) x {settings['repeat']} profiled step(s)); min ms per step "
+             f"(cProfile, cumulative)"]
+    for threads, info in results["processes"].items():
+        blas = ", ".join(f"{lib['library']} {lib['version']} {lib['threads']} thr" for lib in info.get("blas", []))
+        lines.append(f"  T={threads}: kernel threads {info.get('kernel_threads')}; BLAS: {blas or '?'}")
+    base = counts[0]
+    for case, kernels in results["steps"].items():
+        lines.append(f"{case}:")
+        lines.append(f"    {'kernel':<30}" + "".join(f"{'T=' + str(t):>10}" for t in counts)
+                     + "".join(f"{'x T=' + str(t):>10}" for t in counts[1:]))
+        for label, by_threads in kernels.items():
+            row = f"    {label:<30}" + "".join(f"{by_threads[t]:10.2f}" for t in counts)
+            for t in counts[1:]:
+                row += f"{by_threads[base] / by_threads[t]:9.2f}x" if by_threads[t] > 0 else f"{'-':>10}"
+            lines.append(row)
+    return "\n".join(lines)
+
+
 def worker(spec):
     """Time every case of ``spec['variant']`` in this (fresh) process; a JSON-ready dict."""
+    if spec.get("profile"):
+        return profile_worker(spec)
     variant, threads = spec["variant"], spec["threads"]
     if variant == "torch":
         import torch  # noqa: F401  (loaded first, so that worker_setup limits its threads)
@@ -268,6 +371,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per case in each process")
     parser.add_argument("--threads", type=int, default=None, help="threads per process (default: the cores available)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: split the fast steps by kernel on T = 1, 2, 4, ... up to --threads (default: "
+                             "the cores available) and print each kernel's speed-up over one thread")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -279,8 +385,12 @@ def main(argv=None):
         if value is not None and value < 1:
             parser.error(f"--{name} must be >= 1, got {value}")
     started = time.perf_counter()
-    results = run(args.rounds, args.repeat, args.threads, torch=not args.no_torch)
-    print(format_report(results))
+    if args.profile:
+        results = profile(default_thread_counts(args.threads), args.rounds, args.repeat)
+        print(format_profile(results))
+    else:
+        results = run(args.rounds, args.repeat, args.threads, torch=not args.no_torch)
+        print(format_report(results))
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as handle:

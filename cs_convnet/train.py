@@ -42,7 +42,7 @@ Presets (``--preset NAME``; options given explicitly override the preset):
     training images, one epoch.
 ``deep``
     ``[conv3-K bn relu conv3-K bn relu pool2]x3 fc10`` with K = 32, 64, 128
-    (a deeper net of the notes' pattern, He initialization), 10 epochs of
+    (a deeper net of the notes' pattern, He initialization), 9 epochs of
     batch 128: Adam with a one-cycle learning rate peaking at 2e-3 and
     decoupled weight decay 1e-2 (AdamW), random 4-pixel crops and flips,
     inputs divided by the per-channel standard deviation (``--normalize``).

@@ -54,6 +54,12 @@ def adam_update(floating[::1] w, const floating[::1] dw, floating[::1] m, floati
     cdef floating* m_ptr = &m[0]
     cdef floating* v_ptr = &v[0]
     blocks = (n + BLOCK - 1) // BLOCK
+    if blocks < num_threads:  # a thread per block at most: waking idle threads costs more than small layers' update
+        num_threads = <int>blocks
+    if num_threads == 1:
+        with nogil:
+            _adam(w_ptr, dw_ptr, m_ptr, v_ptr, n, b1, b2, step, v_scale, eps)
+        return
     for block in prange(blocks, nogil=True, num_threads=num_threads, schedule="static"):
         start = block * BLOCK
         size = min(BLOCK, n - start)
