@@ -6,7 +6,7 @@ P = H'*W' columns) in its own work buffer and calls a single-threaded GEMM
 from scipy's BLAS (``scipy.linalg.cython_blas``) on them::
 
     forward:   out[n] (F, P)  = w_rows (F, K) @ cols_n (K, P) + b      (written in place: no layout copy)
-    backward:  dw_t  (F, K)  += dout[n] (F, P) @ cols_n.T              (each thread its own dw_t, summed at the end)
+    backward:  dw_t  (K, F)  += cols_n (K, P) @ dout[n].T     (dw transposed, each thread its own, summed at the end)
                db_t  (F,)    += row sums of dout[n]
                dcols (K, P)   = w_rows.T @ dout[n]        then dx[n] = col2im(dcols)
 
@@ -115,7 +115,8 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
     cols: (num_threads, K*P) work space for rebuilding each image's columns, or with
     ``kept_columns`` the (N, K*P) columns the forward pass kept. dcols: (num_threads, K*P)
     work space (unused when dx is None). dw_parts (num_threads, F*K) and db_parts
-    (num_threads, F): each thread's partial sums, added into dw_rows and db at the end.
+    (num_threads, F): each thread's partial sums (dw_parts[t] holds dw^T, (K, F) row-major), added
+    into dw_rows and db at the end.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t F = w_rows.shape[0], K = w_rows.shape[1], P = dout.shape[2]
@@ -175,8 +176,9 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
                 for p in range(P):
                     total = total + d[f * P + p]
                 db_parts_ptr[tid * F + f] += total
-            # dw_t (F, K) row-major = column-major (K, F): cols_n (as column-major (P, K))^T @ dout_n (P, F)
-            _gemm(c'T', c'N', <int>K, <int>F, <int>P, col, <int>P, d, <int>P, 1, parts_ptr + tid * F * K, <int>K)
+            # dw_t^T (K, F) row-major = column-major (F, K): dout_n (as column-major (P, F))^T @ cols_n (P, K).
+            # The transpose of dw, because BLAS runs this orientation faster (1.1-1.6x here, most on F = 32).
+            _gemm(c'T', c'N', <int>F, <int>K, <int>P, d, <int>P, col, <int>P, 1, parts_ptr + tid * F * K, <int>F)
             if need_dx:
                 dcol = dcols_ptr + tid * K * P
                 # dcols (K, P) row-major = column-major (P, K): dout_n (P, F) @ w_rows (as column-major (K, F))^T
@@ -187,10 +189,10 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
     cdef int T = num_threads
     cdef floating* dw_ptr = &dw_rows[0, 0]
     cdef floating acc
-    for i in prange(F * K, nogil=True, num_threads=num_threads, schedule="static"):
+    for i in prange(F * K, nogil=True, num_threads=num_threads, schedule="static"):  # i = f * K + k
         acc = 0
         for t in range(T):
-            acc = acc + parts_ptr[t * F * K + i]
+            acc = acc + parts_ptr[t * F * K + (i % K) * F + i // K]
         dw_ptr[i] = acc
     for f in range(F):
         total = 0
