@@ -364,20 +364,31 @@ def _softmax(scores):
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def predict(model, X, batch_size=100, flip=False):
-    """Class predictions of ``model`` (test mode) for X of shape (N, C, H, W), in batches.
+def predictions(model, X, batch_size=100, flip=False):
+    """Class predictions of ``model`` (test mode) for X of shape (N, C, H, W), in batches:
+    ``(plain, tta)``, ``tta`` None unless ``flip``.
 
-    ``flip=True`` is test-time augmentation: each image is classified by the
-    mean of the class probabilities of the image and of its mirror image.
+    ``tta`` is flip test-time augmentation: each image classified by the mean of
+    the class probabilities of the image and of its mirror image. Both come from
+    the same forward passes (one per image, one per mirror image).
     """
-    out = np.empty(len(X), dtype=np.int64)
+    plain = np.empty(len(X), dtype=np.int64)
+    tta = np.empty(len(X), dtype=np.int64) if flip else None
     for start in range(0, len(X), batch_size):
         batch = X[start:start + batch_size]
         scores = model.loss(batch)
+        plain[start:start + batch_size] = np.argmax(scores, axis=1)
         if flip:
-            scores = _softmax(scores) + _softmax(model.loss(np.ascontiguousarray(batch[..., ::-1])))
-        out[start:start + batch_size] = np.argmax(scores, axis=1)
-    return out
+            mirrored = model.loss(np.ascontiguousarray(batch[..., ::-1]))
+            tta[start:start + batch_size] = np.argmax(_softmax(scores) + _softmax(mirrored), axis=1)
+    return plain, tta
+
+
+def predict(model, X, batch_size=100, flip=False):
+    """Class predictions of ``model`` (test mode) for X of shape (N, C, H, W), in batches; with
+    ``flip=True``, flip test-time augmentation (see :func:`predictions`)."""
+    plain, tta = predictions(model, X, batch_size, flip)
+    return tta if flip else plain
 
 
 def accuracy(model, X, y, flip=False):
@@ -567,9 +578,12 @@ def train(config, data=None, resume=None, echo=None):
 
     best_val_acc = float(getattr(solver, "best_val_acc", max(solver.val_acc_history, default=float("nan"))))
     has_test = "X_test" in data and len(data["X_test"])
-    test_acc = accuracy(model, data["X_test"], data["y_test"]) if has_test else float("nan")
     # Flip test-time augmentation, reported beside the plain accuracy (which stays the headline figure).
-    test_acc_flip = accuracy(model, data["X_test"], data["y_test"], flip=True) if has_test and config.tta else None
+    test_acc, test_acc_flip = float("nan"), None
+    if has_test:
+        plain, tta = predictions(model, data["X_test"], flip=config.tta)
+        test_acc = float(np.mean(plain == data["y_test"]))
+        test_acc_flip = None if tta is None else float(np.mean(tta == data["y_test"]))
     plots = {"curves": out / "curves.png"}
     from .vis import plot_filters, plot_training_curves
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from cs_convnet import cli, optim
-from cs_convnet.train import (FAST_UPDATE_RULES, PRESETS, TrainConfig, TrainError, main, normalize, predict, train,
-                              validate)
+from cs_convnet.train import (FAST_UPDATE_RULES, PRESETS, TrainConfig, TrainError, main, normalize, predict,
+                              predictions, train, validate)
 from support.paths import cifar10_archive_path
 
 
@@ -176,6 +176,11 @@ def test_flip_tta_averages_an_image_and_its_mirror(synthetic, tmp_path):
     expected = np.argmax(probabilities(X) + probabilities(X[..., ::-1].copy()), axis=1)
     np.testing.assert_array_equal(predict(result.model, X, batch_size=30, flip=True), expected)
     assert result.test_acc_flip == pytest.approx(np.mean(expected == y))
+    # the plain accuracy comes from the same forward passes
+    plain, tta = predictions(result.model, X, batch_size=30, flip=True)
+    np.testing.assert_array_equal(tta, expected)
+    np.testing.assert_array_equal(plain, np.argmax(result.model.loss(X), axis=1))
+    assert result.test_acc == pytest.approx(np.mean(plain == y))
     assert json.loads(result.log_path.read_text())["test_acc_flip_tta"] == result.test_acc_flip
     assert TrainConfig.from_preset("deep").tta is True
 
