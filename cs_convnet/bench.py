@@ -105,7 +105,7 @@ def run_worker(module, spec, threads, backend=None, timeout=1800):
                             capture_output=True, text=True, timeout=timeout,
                             env=thread_environment(threads, backend), preexec_fn=_pin_to_cores(threads))
     if result.returncode:
-        name = spec.get("impl") or spec.get("variant")
+        name = spec.get("impl") or spec.get("variant") or spec.get("case")
         raise RuntimeError(f"{module} worker {name} failed: {result.stderr.strip()[-800:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -105,7 +105,7 @@ def spatial_batchnorm_relu_backward_fast(dout, cache):
         return dx, dgamma, dbeta
     # The same arithmetic in numpy: elementwise in x's dtype, sums in double.
     column = (slice(None), None, None)
-    dy = dout * (out > 0)
+    dy = np.where(out > 0, dout, dout.dtype.type(0))  # a select, as the compiled kernel: 0 where out <= 0, even for NaN
     centred = x - mean.astype(x.dtype)[column]
     sum_dy = dy.sum(axis=(0, 2, 3), dtype=np.float64)
     sum_dy_xhat = (dy * centred).sum(axis=(0, 2, 3), dtype=np.float64) * inv_std

@@ -98,6 +98,22 @@ def test_non_contiguous_inputs(layout, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_dead_units_pass_no_gradient_even_a_nan(backend):
+    """Where the ReLU's output is 0, does no upstream gradient get through, NaN and inf included, on every backend?"""
+    x, gamma, beta, dout = _inputs((3, 4, 6, 5), np.float32)
+    out, cache = fast_batchnorm.spatial_batchnorm_relu_forward_fast(x, gamma, beta, {"mode": "train"}, backend)
+    dead = out <= 0
+    assert dead.any() and not dead.all()
+    poisoned = dout.copy()
+    poisoned[dead] = np.where(np.arange(dead.sum()) % 2, np.nan, np.inf)
+    grads = fast_batchnorm.spatial_batchnorm_relu_backward_fast(poisoned, cache)
+    clean = fast_batchnorm.spatial_batchnorm_relu_backward_fast(np.where(dead, 0, dout).astype(np.float32), cache)
+    for got, want in zip(grads, clean):
+        assert np.isfinite(got).all()
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shape", [pytest.param((2, 3, 4, 5), id="nonsquare"), pytest.param((1, 2, 3, 3), id="N1")])
 def test_numerical_gradients(shape, backend):
     """Do dx, dgamma and dbeta match centred differences of the fused forward pass in float64?"""
