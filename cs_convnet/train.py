@@ -391,11 +391,20 @@ def predict(model, X, batch_size=100, flip=False):
     return tta if flip else plain
 
 
-def accuracy(model, X, y, flip=False):
-    """Fraction of X that ``model`` classifies as y (float in [0, 1]); nan for an empty set."""
+def accuracies(model, X, y, flip=False):
+    """``(plain, tta)``: the fractions of X that ``model`` classifies as y without and (``tta``, None
+    unless ``flip``) with flip test-time augmentation, from the same forward passes; nan for an empty set."""
     if len(X) == 0:
-        return float("nan")
-    return float(np.mean(predict(model, X, flip=flip) == y))
+        return float("nan"), float("nan") if flip else None
+    plain, tta = predictions(model, X, flip=flip)
+    return float(np.mean(plain == y)), None if tta is None else float(np.mean(tta == y))
+
+
+def accuracy(model, X, y, flip=False):
+    """Fraction of X that ``model`` classifies as y (float in [0, 1]), with flip test-time augmentation
+    if ``flip``; nan for an empty set."""
+    plain, tta = accuracies(model, X, y, flip)
+    return tta if flip else plain
 
 
 def first_layer_filters(model):
@@ -579,11 +588,8 @@ def train(config, data=None, resume=None, echo=None):
     best_val_acc = float(getattr(solver, "best_val_acc", max(solver.val_acc_history, default=float("nan"))))
     has_test = "X_test" in data and len(data["X_test"])
     # Flip test-time augmentation, reported beside the plain accuracy (which stays the headline figure).
-    test_acc, test_acc_flip = float("nan"), None
-    if has_test:
-        plain, tta = predictions(model, data["X_test"], flip=config.tta)
-        test_acc = float(np.mean(plain == data["y_test"]))
-        test_acc_flip = None if tta is None else float(np.mean(tta == data["y_test"]))
+    test_acc, test_acc_flip = (accuracies(model, data["X_test"], data["y_test"], flip=config.tta) if has_test
+                               else (float("nan"), None))
     plots = {"curves": out / "curves.png"}
     from .vis import plot_filters, plot_training_curves
 
