@@ -145,6 +145,7 @@ def worker_libraries(info, ours=True):
 
         info["kernel_threads"] = backend.threads()
         info["backend"] = backend.current_backend()
+        info["conv_strategy"] = backend.conv_strategy()
     return info
 
 
@@ -495,7 +496,7 @@ def _header(results):
         blas = ", ".join(f"{lib['library']} {lib['version']} ({lib['file']}) {lib['threads']} thr"
                          for lib in info.get("blas", [])) or "none found (threadpoolctl missing?)"
         threads = (f"torch threads {info['torch_threads']}" if "torch_threads" in info
-                   else f"kernel threads {info.get('kernel_threads')}")
+                   else f"kernel threads {info.get('kernel_threads')}, conv {info.get('conv_strategy')}")
         lines.append(f"  {impl}: {threads}, cores {info.get('cores')}; BLAS: {blas}")
     return lines
 

@@ -12,8 +12,8 @@ Cases (float32), each timed in three variants:
 - a whole training step (loss, gradients, Adam) of the deep preset's ConvNet
   (batch 128) and of the one-epoch ThreeLayerConvNet (batch 50): "learner" runs
   the learner's layers and Adam; "fast" runs them as ``cs-convnet train`` does
-  (fused batchnorm+ReLU, fast Adam, conv caches keeping their columns:
-  :func:`cs_convnet.fast_layers.keeping_columns`);
+  (fused batchnorm+ReLU, fast Adam, the default conv strategy, Winograd's for the 3x3
+  layers, and :func:`cs_convnet.fast_layers.keeping_columns` as the command sets it);
 - "torch": PyTorch's twin of each (``BatchNorm2d`` + ``ReLU``, ``torch.optim.Adam``,
   the same networks built from ``torch.nn``), when PyTorch is installed.
 
@@ -228,7 +228,7 @@ def _kernel_times(step, repeat):
     import os
     import pstats
 
-    step()  # warm-up: buffers allocated, columns kept
+    step()  # warm-up: buffers allocated
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(repeat):
@@ -350,7 +350,7 @@ def format_report(results):
     for variant, info in results["processes"].items():
         blas = ", ".join(f"{lib['library']} {lib['version']} {lib['threads']} thr" for lib in info.get("blas", []))
         threads = (f"torch threads {info['torch_threads']}" if "torch_threads" in info
-                   else f"kernel threads {info.get('kernel_threads')}")
+                   else f"kernel threads {info.get('kernel_threads')}, conv {info.get('conv_strategy')}")
         lines.append(f"  {variant}: {threads}; BLAS: {blas or '?'}")
     for case, variants in results["cases"].items():
         lines.append(f"{case}:")

@@ -16,22 +16,31 @@ where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'). The output
 size is the naive layer's ``H' = (H - HH + 2*pad) / stride + 1`` (a whole
 number, or a ``ValueError`` from :mod:`cs_convnet.shape_checks`).
 
-Two ways to run it. The 'cython' backend (unless ``CS_CONVNET_CONV=chunked``;
-see :func:`cs_convnet.kernels.backend.conv_strategy`) shards the batch over the
+Three ways to run it, chosen by :func:`cs_convnet.kernels.backend.conv_strategy`
+(``CS_CONVNET_CONV``). With the 'cython' backend, 'sharded' splits the batch over the
 kernels' threads in one parallel region (``cython_ext/conv_cython.pyx``): each
 thread runs im2col, a single-threaded GEMM and col2im image by image, writing each
 image's (F, H'*W') output block in place, so no layout copy surrounds the
-GEMMs; each thread sums its own dw and db, added up at the end. The numpy
-backend (and the compiled one with ``CS_CONVNET_CONV=chunked``, or when
-``conv_cython`` is missing) runs the formulas above on chunks of images: batches whose columns exceed
-:data:`CONV_CHUNK_BYTES` are processed in chunks, which bounds the memory of
-one call.
+GEMMs; each thread sums its own dw and db, added up at the end. 'winograd' (what
+'auto' runs) is 'sharded', except that 3x3 convolutions of stride 1 and pad 1 with at
+least :data:`WINOGRAD_MIN_CHANNELS` input channels use Winograd's minimal filtering
+F(2x2, 3x3) (Lavin and Gray, 2015), in the same batch-sharded region: each image's
+4x4 input tiles are transformed, and the 16 products of the transformed tiles with
+the transformed filters are 16 GEMMs, 2.25x fewer multiplications than im2col's one
+(forward, dx as the convolution of dout with the filters turned 180 degrees, and dw;
+the formulas are in ``conv_cython.pyx``). The im2col layers stay the reference: the
+tests compare both with the naive layers. The numpy backend (and the compiled one
+with 'chunked', or when ``conv_cython`` is missing) runs the formulas above on
+chunks of images: batches whose columns exceed :data:`CONV_CHUNK_BYTES` are processed
+in chunks, which bounds the memory of one call.
 
-By default the backward pass rebuilds the columns; with :data:`KEEP_COLUMNS`
-(or within :func:`keeping_columns`, as ``cs-convnet train`` runs) the cache
-keeps them instead, which saves the im2col of the backward pass and holds the
-whole batch's columns between the two passes (the library default leaves them
-out to keep the memory of a step low).
+On the chunked path the backward pass rebuilds the columns by default; with :data:`KEEP_COLUMNS`
+(or within :func:`keeping_columns`, as ``cs-convnet train`` runs) the cache keeps them
+instead, which saves the im2col of the backward pass and holds the whole batch's
+columns between the two passes. The sharded paths always rebuild an image's columns
+(or tiles) in the thread's own small buffer, which stays in its cache: writing the
+whole batch's columns out and reading them back cost more (the deep preset's step:
+about 310 ms keeping them, 297 ms rebuilding, A/B alternated on 2 threads).
 
 Large temporaries come from a small pool (:class:`_BufferPool`) to avoid
 paying page faults on every call.
@@ -197,13 +206,14 @@ def clear_buffers():
 CONV_CHUNK_BYTES = 64 << 20
 
 
-#: Keep each chunk's column matrix in the cache for the backward pass (False: rebuild it there).
+#: Keep each chunk's column matrix in the cache for the backward pass (False: rebuild it there);
+#: the chunked path only (see the module's docstring).
 KEEP_COLUMNS = False
 
 
 @contextlib.contextmanager
 def keeping_columns(keep=True):
-    """Within the ``with`` block, conv caches keep their column matrices (faster backward, more memory).
+    """Within the ``with`` block, chunked conv caches keep their column matrices (faster backward, more memory).
 
     Sets :data:`KEEP_COLUMNS` for every caller, like :func:`use_backend`.
     """
@@ -226,11 +236,11 @@ def _chunk_view(flat, rows, columns):
 
 
 def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
-    """Convolutional layer by im2col and matrix products; same result as ``conv_forward_naive``.
+    """Convolutional layer by matrix products (im2col, or Winograd's F(2x2, 3x3)); same result as
+    ``conv_forward_naive``.
 
-    The batch is processed in chunks of images whose columns fit in
-    :data:`CONV_CHUNK_BYTES` (usually the whole batch at once); the backward
-    pass rebuilds the columns, unless :data:`KEEP_COLUMNS` made the cache keep them.
+    Sharded over the batch, or (the chunked path) in chunks of images whose columns fit in
+    :data:`CONV_CHUNK_BYTES` (usually the whole batch at once): see the module's docstring.
 
     Parameters
     ----------
@@ -243,16 +253,15 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     timings : None or dict
         If a dict, the seconds spent in each stage are added to it (used by
         :mod:`cs_convnet.bench`): 'layout', 'im2col', 'gemm' on the chunked path,
-        'layout' and 'sharded' (the whole parallel region) on the sharded one.
+        'layout' and 'sharded' (the parallel regions) on the sharded and Winograd ones.
 
     Returns
     -------
     out : ndarray of shape (N, F, H', W'), dtype of ``x, w, b`` combined, with
         ``H' = (H - HH + 2*pad) / stride + 1``, ``W' = (W - WW + 2*pad) / stride + 1``
     cache : tuple (x, w, b, conv_param, x as a C-contiguous array of the computing dtype,
-        kept columns or None, backend name) for :func:`conv_backward_fast`; the kept columns are
-        ('images', (N, K*P) array) on the sharded path, ('chunks', images per chunk, [columns of
-        each chunk]) on the chunked one
+        kept columns or None, backend name) for :func:`conv_backward_fast`; the kept columns
+        (chunked path, :data:`KEEP_COLUMNS`) are ('chunks', images per chunk, [columns of each chunk])
 
     Raises
     ------
@@ -273,14 +282,16 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     sharded = _sharded_conv(kernels)
     if sharded is not None:
         threads = _backend.threads()
-        cols = _pool.empty((N if KEEP_COLUMNS else threads, K * P), dtype)
-        watch.lap("layout")
-        with _backend.blas_single_threaded():
-            sharded.conv_forward(x_c, w_rows, b_c, out.reshape(N, F, P), cols, KEEP_COLUMNS,
-                                 HH, WW, pad, stride, H_out, W_out, threads)
-        watch.lap("sharded")
-        kept = ("images", cols) if KEEP_COLUMNS else None
-        return out, (x, w, b, conv_param, x_c, kept, kernels.name)
+        if _winograd_applies(C, HH, WW, stride, pad):
+            _winograd(sharded, x_c, w_rows.reshape(w.shape), b_c, out, threads, watch)
+        else:
+            cols = _pool.empty((threads, K * P), dtype)
+            watch.lap("layout")
+            with _backend.blas_single_threaded():
+                sharded.conv_forward(x_c, w_rows, b_c, out.reshape(N, F, P), cols,
+                                     HH, WW, pad, stride, H_out, W_out, threads)
+            watch.lap("sharded")
+        return out, (x, w, b, conv_param, x_c, None, kernels.name)
     out_3d = out.reshape(N, F, P)
     chunk = max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
     kept = [] if KEEP_COLUMNS else None
@@ -305,23 +316,14 @@ def conv_forward_fast(x, w, b, conv_param, *, backend=None, timings=None):
     return out, cache
 
 
-def _sharded_conv(kernels):
-    """The compiled batch-sharded convolution module for ``kernels``, or None (chunked im2col path).
-
-    None as well when :func:`cs_convnet.kernels.backend.conv_strategy` is 'chunked'.
-    """
-    if kernels.name != "cython" or _backend.conv_strategy() != "sharded":
-        return None
-    return _backend.compiled("conv_cython", "cython")
-
-
 def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     """Backward pass of :func:`conv_forward_fast`, image by image on the sharded path, else chunk by chunk::
 
         dw += dout_rows @ cols.T        db += sums of dout_rows
         dcols = w_rows.T @ dout_rows    dx[chunk] = col2im(dcols)
 
-    where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W').
+    where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'); on the Winograd path, dw from the
+    transformed tiles and dx as the convolution of dout with the filters turned 180 degrees.
 
     Parameters
     ----------
@@ -332,7 +334,7 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
         whose input is the images), saving a GEMM and col2im.
     timings : None or dict
         If a dict, the seconds spent in each stage ('layout', 'im2col', 'gemm',
-        'col2im' on the chunked path; 'layout', 'sharded' on the sharded one) are added to it.
+        'col2im' on the chunked path; 'layout', 'sharded' on the sharded and Winograd ones) are added to it.
 
     Returns
     -------
@@ -355,23 +357,33 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
     dout_3d = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
     sharded = _sharded_conv(kernels)
-    if kept is not None and (kept[-1][0].dtype != dtype or kept[0] != ("images" if sharded else "chunks")):
-        kept = None  # dout of another dtype: the columns are rebuilt in the computing dtype
+    if kept is not None and (sharded is not None or kept[-1][0].dtype != dtype):
+        kept = None  # the sharded path rebuilds each image's columns; dout of another dtype: rebuilt in it
     if sharded is not None:
         threads = _backend.threads()
-        cols = kept[1] if kept is not None else _pool.empty((threads, K * P), dtype)
-        dcols = _pool.empty((threads, K * P), dtype) if need_dx else None
+        # dx is the 3x3 convolution of dout (F channels), pad 1, with the filters turned 180 degrees, C <-> F
+        winograd_dx = need_dx and _winograd_applies(F, HH, WW, stride, pad)
+        dout_4d = dout_3d.reshape(N, F, H_out, W_out)
         dx = _pool.empty((N, C, H, W), dtype) if need_dx else None
-        dw_rows = np.empty((F, K), dtype=dtype)
-        db = np.empty(F, dtype=np.float64)
-        dw_parts = _pool.empty((threads, F * K), dtype)
-        db_parts = np.empty((threads, F), dtype=np.float64)
-        watch.lap("layout")
-        with _backend.blas_single_threaded():
-            sharded.conv_backward(x_c, w_rows, dout_3d, dx, dw_rows, db, cols, kept is not None, dcols,
-                                  dw_parts, db_parts, HH, WW, pad, stride, threads)
-        watch.lap("sharded")
-        return dx, dw_rows.reshape(w.shape), db.astype(dtype)
+        if _winograd_applies(C, HH, WW, stride, pad) and (winograd_dx or not need_dx):
+            dw, db = _winograd_weight_gradient(sharded, x_c, dout_4d, threads, watch)
+        else:
+            cols = _pool.empty((threads, K * P), dtype)
+            dcols = _pool.empty((threads, K * P), dtype) if need_dx and not winograd_dx else None
+            dw_rows = np.empty((F, K), dtype=dtype)
+            db = np.empty(F, dtype=np.float64)
+            dw_parts = _pool.empty((threads, F * K), dtype)
+            db_parts = np.empty((threads, F), dtype=np.float64)
+            watch.lap("layout")
+            with _backend.blas_single_threaded():
+                sharded.conv_backward(x_c, w_rows, dout_3d, None if winograd_dx else dx, dw_rows, db, cols, dcols,
+                                      dw_parts, db_parts, HH, WW, pad, stride, threads)
+            watch.lap("sharded")
+            dw = dw_rows.reshape(w.shape)
+        if winograd_dx:
+            _winograd(sharded, dout_4d, w_rows.reshape(w.shape), np.zeros(C, dtype=dtype), dx, threads, watch,
+                      turned=True)
+        return dx, dw, db.astype(dtype)
     chunk = kept[1] if kept is not None else max(1, min(N, _chunk_images(K, P, dtype.itemsize)))
     cols_flat = None if kept is not None else _pool.empty((K * chunk * P,), dtype)
     rows_flat = _pool.empty((F * chunk * P,), dtype)
@@ -406,6 +418,64 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
         else:
             watch.lap("gemm")
     return dx, np.ascontiguousarray(dw_t.T).reshape(w.shape), db.astype(dtype)
+
+
+def _sharded_conv(kernels):
+    """The compiled batch-sharded convolution module for ``kernels``, or None (chunked im2col path).
+
+    None as well when :func:`cs_convnet.kernels.backend.conv_strategy` is 'chunked'.
+    """
+    if kernels.name != "cython" or _backend.conv_strategy() == "chunked":
+        return None
+    return _backend.compiled("conv_cython", "cython")
+
+
+#: Fewest input channels for which the 'winograd' strategy runs a 3x3 convolution by Winograd's
+#: F(2x2, 3x3): its 16 matrix products have C as inner dimension, too short below this to pay off
+#: (the images' first layer, C = 3, stays on im2col, whose K = 27 suits BLAS better).
+WINOGRAD_MIN_CHANNELS = 8
+
+def _winograd_applies(C, HH, WW, stride, pad):
+    """Whether the sharded path runs this convolution (C input channels) by Winograd's F(2x2, 3x3)."""
+    return (_backend.conv_strategy() == "winograd" and (HH, WW, stride, pad) == (3, 3, 1, 1)
+            and C >= WINOGRAD_MIN_CHANNELS)
+
+
+def _winograd(sharded, x_c, w, b_c, out, threads, watch, turned=False):
+    """out = the 3x3, stride-1, pad-1 convolution of x_c (N, C, H, W) with the filters w (F, C, 3, 3)
+    (or, if ``turned``, with those of dx's convolution, w turned 180 degrees with C and F swapped), plus b_c."""
+    C, H, W = x_c.shape[1:]
+    F = w.shape[1] if turned else w.shape[0]
+    v_length, m_length = sharded.winograd_workspace(C, F, H, W)
+    V = _pool.empty((threads, v_length), x_c.dtype)
+    M = _pool.empty((threads, m_length), x_c.dtype)
+    U = np.empty((16, F, C), dtype=x_c.dtype)
+    watch.lap("layout")
+    with _backend.blas_single_threaded():
+        sharded.winograd_weights(w, U, turned, threads)
+        sharded.winograd_forward(x_c, U, b_c, out, V, M, threads)
+    watch.lap("sharded")
+
+
+def _winograd_weight_gradient(sharded, x_c, dout, threads, watch):
+    """dw (F, C, 3, 3) and db (F,) (float64) of the Winograd convolution of x_c (N, C, H, W), given dout (N, F, H, W).
+
+    Each thread sums dU = sum over tiles of (A dY A^T) (.) (B^T d B) for its images; dw = G^T dU G.
+    """
+    C, H, W = x_c.shape[1:]
+    F = dout.shape[1]
+    v_length, m_length = sharded.winograd_workspace(C, F, H, W)
+    V = _pool.empty((threads, v_length), x_c.dtype)
+    M = _pool.empty((threads, m_length), x_c.dtype)
+    dU_parts = _pool.empty((threads, 16 * F * C), x_c.dtype)
+    db_parts = np.empty((threads, F), dtype=np.float64)
+    dw = np.empty((F, C, 3, 3), dtype=x_c.dtype)
+    watch.lap("layout")
+    with _backend.blas_single_threaded():
+        sharded.winograd_backward_weights(x_c, dout, dU_parts, db_parts, V, M, threads)
+        sharded.winograd_filter_gradient(dU_parts, dw, threads)
+    watch.lap("sharded")
+    return dw, db_parts.sum(axis=0)
 
 
 # --------------------------------------------------------------------------

@@ -580,7 +580,7 @@ def train(config, data=None, resume=None, echo=None):
         echo(f"training {config.model}{layers} with {config.update_rule}, lr {config.lr:g} ({config.schedule}), "
              f"batch {config.batch_size}, on {num_train} images ({per_epoch} iterations per epoch, fast layers: "
              f"{_backend()}); writing to {out}")
-    # Memory for speed: conv caches keep their im2col columns. Denormal floats flushed to zero: Adam's
+    # Memory for speed: chunked conv caches keep their im2col columns. Denormal floats flushed to zero: Adam's
     # moments of dead units decay into them and slow every step (see cs_convnet.denormals).
     with fast_layers.keeping_columns(), flush_denormals():
         solver.train()

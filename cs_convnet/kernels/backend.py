@@ -203,14 +203,17 @@ def using_threads(count):
 # --------------------------------------------------------------------------
 
 #: How the compiled convolution splits its work: 'sharded' (the batch over the threads, one parallel
-#: region, a small GEMM per image: conv_cython) or 'chunked' (im2col of a chunk of images, one large
-#: GEMM whose threads are BLAS's own: im2col_cython). 'auto' is 'sharded', which measured faster on
-#: 1 and 2 threads once OpenBLAS's idle threads stopped spinning into the parallel regions
+#: region, a small GEMM per image: conv_cython), 'winograd' ('sharded', with the 3x3 stride-1 pad-1
+#: convolutions of 8 or more input channels by Winograd's F(2x2, 3x3), 2.25x fewer multiplications)
+#: or 'chunked' (im2col of a chunk of images, one large GEMM whose threads are BLAS's own:
+#: im2col_cython). 'auto' is 'winograd': on 2 threads, the deep preset's step took 241-253 ms
+#: against 296-306 ms 'sharded' (A/B alternated, 3 rounds), its six convolutions 49 / 107 ms
+#: (forward / backward) against 78 / 135 ms. 'sharded' measured faster than 'chunked' on 1 and 2
+#: threads once OpenBLAS's idle threads stopped spinning into the parallel regions
 #: (cs_convnet.idle_threads): on 2 cores, `cs-convnet bench --scaling` gave a ThreeLayerConvNet step
-#: of 30.7 ms (1 thread) and 17.8 ms (2) sharded against 33.9 and 22.6 ms chunked, and the one-epoch
-#: preset trained its epoch in 35.0-37.8 s either way. 'chunked' stays for comparison, and is what
-#: runs when conv_cython is not built.
-CONV_STRATEGIES = ("auto", "sharded", "chunked")
+#: of 30.7 ms (1 thread) and 17.8 ms (2) sharded against 33.9 and 22.6 ms chunked. 'sharded' and
+#: 'chunked' stay for comparison; 'chunked' is what runs when conv_cython is not built.
+CONV_STRATEGIES = ("auto", "winograd", "sharded", "chunked")
 
 
 def _conv_strategy_from_environment():
@@ -224,8 +227,8 @@ _conv_strategy = _conv_strategy_from_environment()
 
 
 def conv_strategy():
-    """The compiled convolution's strategy now: 'sharded' or 'chunked' ('auto' is 'sharded')."""
-    return "sharded" if _conv_strategy == "auto" else _conv_strategy
+    """The compiled convolution's strategy now: 'winograd', 'sharded' or 'chunked' ('auto' is 'winograd')."""
+    return "winograd" if _conv_strategy == "auto" else _conv_strategy
 
 
 @contextlib.contextmanager

@@ -170,6 +170,75 @@ def test_sharded_conv_matches_naive_on_any_thread_count(threads, dtype, keep_col
     np.testing.assert_array_equal(dw_only, dw)
 
 
+def _winograd_calls(monkeypatch):
+    """Counts of the convolutions fast_layers runs by Winograd's F(2x2, 3x3): forward/dx, and dw."""
+    calls = {"conv": 0, "dw": 0}
+    for name, key in (("_winograd", "conv"), ("_winograd_weight_gradient", "dw")):
+        original = getattr(fast_layers, name)
+
+        def spy(*args, _original=original, _key=key, **kwargs):
+            calls[_key] += 1
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(fast_layers, name, spy)
+    return calls
+
+
+@needs_cython
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("N, C, F, H, W, winograd", [
+    (2, 8, 9, 7, 10, (1, 1, 1)),    # odd height: the last tile row half outside; non-square
+    (1, 16, 8, 8, 8, (1, 1, 1)),    # N = 1, fewer images than threads
+    (3, 12, 10, 1, 1, (1, 1, 1)),   # a single pixel: one tile, mostly padding
+    (2, 9, 3, 5, 4, (1, 0, 0)),     # F < 8: dx and dw on im2col, forward on Winograd
+    (2, 3, 8, 6, 5, (0, 1, 0)),     # C < 8 (the images' layer): forward and dw on im2col, dx on Winograd
+])
+def test_winograd_conv_matches_naive(N, C, F, H, W, winograd, threads, dtype, monkeypatch):
+    """Does the 'winograd' strategy (3x3, stride 1, pad 1) give the naive layer's out, dx, dw and db, on any
+    thread count, for a non-contiguous input, and run Winograd exactly where it applies?"""
+    calls = _winograd_calls(monkeypatch)
+    rng = np.random.default_rng(N * C * F + threads)
+    x = rng.standard_normal((N, C, H, 2 * W)).astype(dtype)[..., ::2]  # non-contiguous
+    w, b = rng.standard_normal((F, C, 3, 3)).astype(dtype), rng.standard_normal(F).astype(dtype)
+    conv_param = {"stride": 1, "pad": 1}
+    with kernels.using_threads(threads), kernels.using_conv_strategy("winograd"):
+        out, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="cython")
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        dx, dw, db = fast_layers.conv_backward_fast(dout, cache)
+        ran = (calls["conv"], calls["dw"])
+        _, dw_only, db_only = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
+    assert ran == (winograd[0] + winograd[1], winograd[2])  # (forward, dx, dw) on Winograd
+    assert calls["dw"] - ran[1] == (C >= 8)  # without dx, dw is Winograd's whenever x has the channels
+    expected, naive_cache = layers.conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
+                                                      b.astype(np.float64), conv_param)
+    _close(out, expected, dtype)
+    for actual, reference in zip((dx, dw, db), layers.conv_backward_naive(dout.astype(np.float64), naive_cache)):
+        assert actual.dtype == dtype and actual.shape == reference.shape
+        _close(actual, reference, dtype)
+    _close(dw_only, layers.conv_backward_naive(dout.astype(np.float64), naive_cache)[1], dtype)
+    np.testing.assert_array_equal(db_only, db)
+
+
+@needs_cython
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_winograd_filter_transforms_match_their_definition(dtype):
+    """Are the compiled U = G g G^T (plain and turned for dx) and dw = G^T dU G the matrix products they stand for?"""
+    conv = backend.compiled("conv_cython", "cython")
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(dtype)
+    U = np.empty((16, 5, 3), dtype=dtype)
+    conv.winograd_weights(w, U, False, 2)
+    _close(U, np.einsum("ia,fcab,jb->ijfc", G, w, G).reshape(16, 5, 3), dtype)
+    turned = np.empty((16, 3, 5), dtype=dtype)
+    conv.winograd_weights(w, turned, True, 3)
+    _close(turned, np.einsum("ia,cfab,jb->ijfc", G, w[:, :, ::-1, ::-1], G).reshape(16, 3, 5), dtype)
+    parts = rng.standard_normal((3, 16 * 5 * 3)).astype(dtype)
+    dw = np.empty((5, 3, 3, 3), dtype=dtype)
+    conv.winograd_filter_gradient(parts, dw, 2)  # the first two parts
+    _close(dw, np.einsum("ia,ijfc,jb->fcab", G, parts[:2].sum(axis=0).reshape(4, 4, 5, 3), G), dtype)
+
+
 @needs_cython
 @pytest.mark.parametrize("threads", THREADS[1:])
 @pytest.mark.parametrize("kind, size, stride", [("max", 2, 2), ("max", 3, 2), ("avg", 2, 2)])
@@ -243,14 +312,13 @@ def test_flushing_reaches_the_kernels_threads():
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
-def test_auto_conv_strategy_shards_the_batch_and_can_be_overridden(threads):
-    """Does 'auto' shard the batch over the threads on any thread count, and do the explicit names win?"""
+def test_auto_conv_strategy_is_winograd_and_can_be_overridden(threads):
+    """Is 'auto' Winograd's (batch-sharded) on any thread count, and do the explicit names win?"""
     with kernels.using_threads(threads), kernels.using_conv_strategy("auto"):
-        assert kernels.conv_strategy() == "sharded"
-    with kernels.using_threads(threads), kernels.using_conv_strategy("chunked"):
-        assert kernels.conv_strategy() == "chunked"
-    with kernels.using_threads(threads), kernels.using_conv_strategy("sharded"):
-        assert kernels.conv_strategy() == "sharded"
+        assert kernels.conv_strategy() == "winograd"
+    for name in ("chunked", "sharded", "winograd"):
+        with kernels.using_threads(threads), kernels.using_conv_strategy(name):
+            assert kernels.conv_strategy() == name
 
 
 def test_conv_strategy_from_the_environment_is_checked(monkeypatch):
@@ -258,7 +326,7 @@ def test_conv_strategy_from_the_environment_is_checked(monkeypatch):
     monkeypatch.setenv("CS_CONVNET_CONV", "Sharded")
     assert backend._conv_strategy_from_environment() == "sharded"
     monkeypatch.setenv("CS_CONVNET_CONV", "fast")
-    with pytest.raises(ValueError, match="CS_CONVNET_CONV must be one of auto, sharded, chunked, got 'fast'"):
+    with pytest.raises(ValueError, match="CS_CONVNET_CONV must be one of auto, winograd, sharded, chunked, got 'fast'"):
         backend._conv_strategy_from_environment()
     with pytest.raises(ValueError, match="conv strategy must be one of"):
         with kernels.using_conv_strategy("fast"):
