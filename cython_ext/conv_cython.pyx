@@ -43,6 +43,15 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k, const floa
         dgemm(&transa, &transb, &m, &n, &k, &one, <double*>a, &lda, <double*>b, &ldb, &beta, c, &ldc)
 
 
+cdef inline double _sum(const floating* values, Py_ssize_t n) noexcept nogil:
+    """The sum of n values, in double."""
+    cdef double total = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        total = total + values[i]
+    return total
+
+
 def _check(bint ok, str message):
     if not ok:
         raise ValueError(message)
@@ -155,7 +164,6 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
     cdef const floating* d
     cdef double total
     cdef int tid
-    cdef Py_ssize_t p
     with nogil, parallel(num_threads=num_threads):
         for n in prange(N, schedule="static"):
             tid = threadid()
@@ -165,10 +173,7 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
                               H, W, HH, WW, pad, stride, H_out, W_out)
             d = dout_ptr + n * F * P
             for f in range(F):
-                total = 0
-                for p in range(P):
-                    total = total + d[f * P + p]
-                db_parts_ptr[tid * F + f] += total
+                db_parts_ptr[tid * F + f] += _sum(d + f * P, P)
             # dw_t^T (K, F) row-major = column-major (F, K): dout_n (as column-major (P, F))^T @ cols_n (P, K).
             # The transpose of dw, because BLAS runs this orientation faster (1.1-1.6x here, most on F = 32).
             _gemm(c'T', c'N', <int>F, <int>K, <int>P, d, <int>P, col, <int>P, 1, parts_ptr + tid * F * K, <int>F)
@@ -362,7 +367,7 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], F = dout.shape[1]
     cdef Py_ssize_t th = (H + 1) // 2, tw = (W + 1) // 2
-    cdef Py_ssize_t T = th * tw, n, c, f, k, p
+    cdef Py_ssize_t T = th * tw, n, c, f, k
     cdef Py_ssize_t vs = C * T + _WINOGRAD_GAP, ms = F * T + _WINOGRAD_GAP
     _check(dout.shape[0] == N and dout.shape[2] == H and dout.shape[3] == W,
            f"dout must have shape {(N, F, H, W)}, got {(dout.shape[0], F, dout.shape[2], dout.shape[3])}")
@@ -388,7 +393,6 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
     cdef floating* v
     cdef floating* z
     cdef const floating* d
-    cdef double total
     cdef int tid
     with nogil, parallel(num_threads=num_threads):
         for n in prange(N, schedule="static"):
@@ -400,10 +404,7 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
             for f in range(F):
                 d = dout_ptr + (n * F + f) * H * W
                 _winograd_gradient(d, z + f * T, ms, H, W, th, tw)
-                total = 0
-                for p in range(H * W):
-                    total = total + d[p]
-                db_ptr[tid * F + f] += total
+                db_ptr[tid * F + f] += _sum(d, H * W)
             for k in range(16):
                 # dU_k (F, C) row-major = column-major (C, F) += V_k (as column-major (T, C))^T @ Z_k (T, F)
                 _gemm(c'T', c'N', <int>C, <int>F, <int>T, v + k * vs, <int>T, z + k * ms, <int>T,
