@@ -1,4 +1,4 @@
-"""Fast convolution and pooling layers: im2col + BLAS matrix products.
+"""Fast convolution and pooling layers: im2col (or Winograd's F(2x2, 3x3)) + BLAS matrix products.
 
 Provided code (learners write the naive loops in :mod:`cs_convnet.layers`;
 these compute the same thing, fast enough to train on CIFAR-10).
@@ -323,7 +323,9 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
         dcols = w_rows.T @ dout_rows    dx[chunk] = col2im(dcols)
 
     where ``dout_rows`` is the chunk's dout laid out as (F, n*H'*W'); on the Winograd path, dw from the
-    transformed tiles and dx as the convolution of dout with the filters turned 180 degrees.
+    transformed tiles and dx as the convolution of dout with the filters turned 180 degrees. dw comes
+    from Winograd only where dx does too, or with ``need_dx=False``: with C >= 8 but F < 8, dw with and
+    without dx agree to rounding, not bit for bit.
 
     Parameters
     ----------
@@ -357,8 +359,8 @@ def conv_backward_fast(dout, cache, need_dx=True, *, timings=None):
     w_rows = np.ascontiguousarray(w, dtype=dtype).reshape(F, K)
     dout_3d = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
     sharded = _sharded_conv(kernels)
-    if kept is not None and (sharded is not None or kept[-1][0].dtype != dtype):
-        kept = None  # the sharded path rebuilds each image's columns; dout of another dtype: rebuilt in it
+    if kept is not None and (sharded is not None or not kept[-1] or kept[-1][0].dtype != dtype):
+        kept = None  # the sharded path rebuilds each image's columns; none kept (N = 0); another dtype: rebuilt
     if sharded is not None:
         threads = _backend.threads()
         # dx is the 3x3 convolution of dout (F channels), pad 1, with the filters turned 180 degrees, C <-> F

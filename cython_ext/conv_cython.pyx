@@ -22,6 +22,11 @@ same order on every call: results are reproducible for a given thread count.
 
 Row-major matrices are passed to the column-major BLAS as their transposes:
 a row-major (R, S) matrix is a column-major (S, R) one with leading dimension S.
+
+The second half of this module (``winograd_*``) computes the 3x3, stride-1, pad-1
+convolutions by Winograd's F(2x2, 3x3) in the same batch-sharded way: 16 small GEMMs
+per image on transformed tiles instead of one on im2col's columns; its formulas are
+given where it starts.
 """
 
 from cython.parallel cimport prange, parallel, threadid
@@ -461,6 +466,7 @@ def winograd_weights(const floating[:, :, :, ::1] w, floating[:, :, ::1] U, bint
     g = w[f, c] turned 180 degrees (U then has shape (16, C, F)).
     """
     cdef Py_ssize_t F = w.shape[0], C = w.shape[1], plane = F * C, i
+    _check(num_threads >= 1, f"num_threads must be >= 1, got {num_threads}")
     _check(w.shape[2] == 3 and w.shape[3] == 3, "w must hold 3x3 filters")
     _check(U.shape[0] == 16 and U.shape[1] == (C if turned else F) and U.shape[2] == (F if turned else C),
            f"U must have shape {(16, C, F) if turned else (16, F, C)}")
@@ -476,6 +482,7 @@ def winograd_filter_gradient(const floating[:, ::1] dU_parts, floating[:, :, :, 
     """dw[f, c] = G^T dU[:, f, c] G (3x3), dU (16, F, C) the sum of the first ``num_threads`` rows of
     dU_parts (from :func:`winograd_backward_weights`), added in thread order."""
     cdef Py_ssize_t F = dw.shape[0], C = dw.shape[1], plane = F * C, i
+    _check(num_threads >= 1, f"num_threads must be >= 1, got {num_threads}")
     _check(dw.shape[2] == 3 and dw.shape[3] == 3 and dU_parts.shape[1] == 16 * plane
            and dU_parts.shape[0] >= num_threads, "dw must be (F, C, 3, 3) and dU_parts (threads, 16*F*C)")
     if plane == 0:

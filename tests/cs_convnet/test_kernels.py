@@ -148,7 +148,8 @@ def test_blas_is_single_threaded_only_inside_the_block():
 @pytest.mark.parametrize("threads", THREADS)
 def test_sharded_conv_matches_naive_on_any_thread_count(threads, dtype, keep_columns, monkeypatch):
     """With 1-3 threads (more threads than images per thread, a last thread with fewer), are out, dx, dw
-    and db those of the naive layer, for a strided, non-contiguous input?"""
+    and db those of the naive layer, for a strided, non-contiguous input, whether or not the caller asks
+    to keep the columns (which only the chunked path does)?"""
     monkeypatch.setattr(fast_layers, "KEEP_COLUMNS", keep_columns)
     rng = np.random.default_rng(threads)
     x = rng.standard_normal((5, 3, 9, 18)).astype(dtype)[..., ::2]  # (5, 3, 9, 9), non-contiguous
@@ -217,6 +218,68 @@ def test_winograd_conv_matches_naive(N, C, F, H, W, winograd, threads, dtype, mo
         _close(actual, reference, dtype)
     _close(dw_only, layers.conv_backward_naive(dout.astype(np.float64), naive_cache)[1], dtype)
     np.testing.assert_array_equal(db_only, db)
+    with kernels.using_threads(threads), kernels.using_conv_strategy("winograd"):  # the same sums again
+        again, cache = fast_layers.conv_forward_fast(x, w, b, conv_param, backend="cython")
+        for actual, repeated in zip((dx, dw, db), fast_layers.conv_backward_fast(dout, cache)):
+            np.testing.assert_array_equal(repeated, actual)
+    np.testing.assert_array_equal(again, out)
+
+
+@needs_cython
+@pytest.mark.parametrize("N, F", [(0, 8), (2, 0)], ids=["no-images", "no-filters"])
+def test_winograd_conv_of_empty_batches_and_filter_banks(N, F):
+    """No images or no filters: shapes and zeros as the naive layer's, no error."""
+    x, w, b = np.ones((N, 8, 5, 6)), np.ones((F, 8, 3, 3)), np.ones(F)
+    with kernels.using_conv_strategy("winograd"):
+        out, cache = fast_layers.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1}, backend="cython")
+        dx, dw, db = fast_layers.conv_backward_fast(np.ones(out.shape), cache)
+    assert out.shape == (N, F, 5, 6) and dx.shape == x.shape and dw.shape == w.shape and db.shape == (F,)
+    assert not dx.any() and not dw.any() and not db.any()
+
+
+@needs_cython
+@pytest.mark.parametrize("x_dtype, w_dtype, dout_dtype", [(np.float32, np.float64, np.float64),
+                                                         (np.float32, np.float32, np.float64),
+                                                         (np.float64, np.float64, np.float32)])
+def test_winograd_conv_with_mixed_dtypes_matches_naive(x_dtype, w_dtype, dout_dtype):
+    """Inputs of two float dtypes: computed in the wider one where the naive layer would be, and right."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 8, 6, 6)).astype(x_dtype)
+    w, b = rng.standard_normal((9, 8, 3, 3)).astype(w_dtype), rng.standard_normal(9).astype(w_dtype)
+    with kernels.using_conv_strategy("winograd"):
+        out, cache = fast_layers.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1}, backend="cython")
+        dout = rng.standard_normal(out.shape).astype(dout_dtype)
+        grads = fast_layers.conv_backward_fast(dout, cache)
+    expected, naive_cache = layers.conv_forward_naive(x.astype(np.float64), w.astype(np.float64),
+                                                      b.astype(np.float64), {"stride": 1, "pad": 1})
+    _close(out, expected, out.dtype.type)
+    for actual, reference in zip(grads, layers.conv_backward_naive(dout.astype(np.float64), naive_cache)):
+        _close(actual, reference, np.float32)
+
+
+@needs_cython
+def test_winograd_entry_points_reject_bad_buffers_and_thread_counts():
+    """A wrong work buffer or thread count is a ValueError naming it, never a crash."""
+    conv = backend.compiled("conv_cython", "cython")
+    x, w = np.ones((1, 8, 4, 4), np.float32), np.ones((8, 8, 3, 3), np.float32)
+    U, out, b = np.ones((16, 8, 8), np.float32), np.empty((1, 8, 4, 4), np.float32), np.zeros(8, np.float32)
+    v_length, m_length = conv.winograd_workspace(8, 8, 4, 4)
+    V, M = np.empty((1, v_length), np.float32), np.empty((1, m_length), np.float32)
+    with pytest.raises(ValueError, match="V and M must have shape"):
+        conv.winograd_forward(x, U, b, out, V[:, :-1], M, 1)
+    with pytest.raises(ValueError, match="V and M must have shape"):
+        conv.winograd_forward(x, U, b, out, V, M, 2)  # one row of work space, two threads
+    with pytest.raises(ValueError, match="U must have shape"):
+        conv.winograd_forward(x, np.ones((16, 4, 8), np.float32), b, out, V, M, 1)
+    with pytest.raises(ValueError, match="dU_parts and db_parts must have shape"):
+        conv.winograd_backward_weights(x, out, np.empty((1, 5), np.float32), np.empty((1, 8)), V, M, 1)
+    for threads in (0, -1):
+        with pytest.raises(ValueError, match="num_threads must be >= 1"):
+            conv.winograd_weights(w, U, False, threads)
+        with pytest.raises(ValueError, match="num_threads must be >= 1"):
+            conv.winograd_filter_gradient(np.ones((1, 16 * 64), np.float32), np.empty_like(w), threads)
+        with pytest.raises(ValueError, match="num_threads must be >= 1"):
+            conv.winograd_forward(x, U, b, out, V, M, threads)
 
 
 @needs_cython
