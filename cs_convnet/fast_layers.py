@@ -437,20 +437,25 @@ def _sharded_conv(kernels):
 #: (the images' first layer, C = 3, stays on im2col, whose K = 27 suits BLAS better).
 WINOGRAD_MIN_CHANNELS = 8
 
+
 def _winograd_applies(C, HH, WW, stride, pad):
     """Whether the sharded path runs this convolution (C input channels) by Winograd's F(2x2, 3x3)."""
     return (_backend.conv_strategy() == "winograd" and (HH, WW, stride, pad) == (3, 3, 1, 1)
             and C >= WINOGRAD_MIN_CHANNELS)
 
 
+def _winograd_buffers(sharded, x_c, F, threads):
+    """The V and M work buffers (a row per thread) of the Winograd kernels for x_c (N, C, H, W) and F filters."""
+    v_length, m_length = sharded.winograd_workspace(x_c.shape[1], F, *x_c.shape[2:])
+    return _pool.empty((threads, v_length), x_c.dtype), _pool.empty((threads, m_length), x_c.dtype)
+
+
 def _winograd(sharded, x_c, w, b_c, out, threads, watch, turned=False):
     """out = the 3x3, stride-1, pad-1 convolution of x_c (N, C, H, W) with the filters w (F, C, 3, 3)
     (or, if ``turned``, with those of dx's convolution, w turned 180 degrees with C and F swapped), plus b_c."""
-    C, H, W = x_c.shape[1:]
+    C = x_c.shape[1]
     F = w.shape[1] if turned else w.shape[0]
-    v_length, m_length = sharded.winograd_workspace(C, F, H, W)
-    V = _pool.empty((threads, v_length), x_c.dtype)
-    M = _pool.empty((threads, m_length), x_c.dtype)
+    V, M = _winograd_buffers(sharded, x_c, F, threads)
     U = np.empty((16, F, C), dtype=x_c.dtype)
     watch.lap("layout")
     with _backend.blas_single_threaded():
@@ -464,11 +469,8 @@ def _winograd_weight_gradient(sharded, x_c, dout, threads, watch):
 
     Each thread sums dU = sum over tiles of (A dY A^T) (.) (B^T d B) for its images; dw = G^T dU G.
     """
-    C, H, W = x_c.shape[1:]
-    F = dout.shape[1]
-    v_length, m_length = sharded.winograd_workspace(C, F, H, W)
-    V = _pool.empty((threads, v_length), x_c.dtype)
-    M = _pool.empty((threads, m_length), x_c.dtype)
+    C, F = x_c.shape[1], dout.shape[1]
+    V, M = _winograd_buffers(sharded, x_c, F, threads)
     dU_parts = _pool.empty((threads, 16 * F * C), x_c.dtype)
     db_parts = np.empty((threads, F), dtype=np.float64)
     dw = np.empty((F, C, 3, 3), dtype=x_c.dtype)
