@@ -60,17 +60,18 @@ def forward_check(function, family, make, labels=("out",), hints=None, where=Non
 
 
 def backward_check(forward, backward, family, make, labels, fallback=None, hints=None, where=None,
-                   points=1.0):
+                   points=1.0, make_dout=None):
     """Check ``backward(dout, cache)`` with the learner's cache from ``forward``, or the provided one.
 
     ``fallback(args, ref_cache)`` is the cache the provided code builds (default: the reference cache).
+    ``make_dout(rng, args, out)`` draws the upstream gradient (default: standard normal, shaped like out).
     """
     ref_forward, ref_backward = getattr(ref, forward), getattr(ref, backward)
 
     def build(rng):
         args = make(rng)
         out, cache = ref_forward(*frozen(args))
-        dout = rng.normal(size=np.shape(out))
+        dout = make_dout(rng, args, out) if make_dout else rng.normal(size=np.shape(out))
         expected = ref_backward(dout.copy(), cache)
         expected = list(expected) if isinstance(expected, tuple) else [expected]
         provided = fallback(frozen(args), cache) if fallback else frozen(cache)
@@ -161,8 +162,27 @@ def _relu_inputs(shape):
     def make(rng):
         x = _normal(rng, *shape(rng))
         x[np.abs(x) < 1e-3] = 0.5  # no exact or near zeros: the kink is a convention, not a test
+        # both signs, whatever the draw: a mask that ignores x must show on every run
+        negative, positive = rng.choice(x.size, size=2, replace=False)
+        x.flat[negative], x.flat[positive] = -np.abs(x.flat[negative]), np.abs(x.flat[positive])
         return [x]
     return make
+
+
+def _relu_dout(rng, args, out):
+    """A normal dout that disagrees in sign with x somewhere on each side of the kink.
+
+    Where x < 0 < dout a mask taken from dout lets gradient through; where
+    dout < 0 < x it blocks it. With N=1 and five values, an unconstrained draw
+    let that bug pass one run in 32.
+    """
+    x = args[0]
+    dout = rng.normal(size=np.shape(out))
+    for side, sign in ((x < 0, 1.0), (x > 0, -1.0)):
+        where = np.flatnonzero(side)
+        k = where[rng.integers(where.size)]
+        dout.flat[k] = sign * np.abs(dout.flat[k])
+    return dout
 
 
 RELU_FAMILIES = {
@@ -567,7 +587,7 @@ def all_checks():
         checks.append(forward_check("relu_forward", family, _relu_inputs(shape)))
     for family, shape in RELU_FAMILIES.items():
         checks.append(backward_check("relu_forward", "relu_backward", family, _relu_inputs(shape), ["dx"],
-                                     fallback=_first_arg, hints=_relu_backward_hints))
+                                     fallback=_first_arg, hints=_relu_backward_hints, make_dout=_relu_dout))
     for family, make in LOSS_FAMILIES.items():
         checks.append(forward_check("svm_loss", family, make, labels=("loss", "dx"), hints=_loss_hints()))
     for family, make in SOFTMAX_FAMILIES.items():

@@ -145,12 +145,14 @@ class Server:
                 return
             if header.get("op") == "exit":
                 return
-            try:
-                reply, out_arrays = self.handle(header, arrays)
-            except BaseException as error:  # the learner's code may raise anything, SystemExit included
-                reply, out_arrays = {"op": "result", "ok": False, "error": describe(error),
-                                     "error_type": type(error).__name__}, []
-            self.channel.send(reply, out_arrays)
+            self.channel.send(*self.answer(header, arrays))
+
+    def answer(self, header, arrays):
+        """The reply to one request: its result, or the error the learner's code raised."""
+        try:
+            return self.handle(header, arrays)
+        except BaseException as error:  # the learner's code may raise anything, SystemExit included
+            return {"op": "result", "ok": False, "error": describe(error), "error_type": type(error).__name__}, []
 
     def handle(self, header, arrays):
         program = header["program"]

@@ -104,7 +104,7 @@ def leaks(message, hidden_names, calls):
     return found
 
 
-@pytest.mark.parametrize("region", hidden_regions())
+@pytest.mark.parametrize("region", list(hidden_regions()))
 def test_every_hidden_check_says_what_is_wrong_without_its_inputs(region):
     """Does every hidden assert and check carry a message, and does none show a hidden input?"""
     tree = ast.parse(region)

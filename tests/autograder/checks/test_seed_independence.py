@@ -1,0 +1,66 @@
+"""A known bug loses the same checks whatever the hidden inputs drawn.
+
+The hidden checks draw fresh inputs on every grading run. A family whose
+inputs only sometimes separate a bug from the right answer grades the same
+submission differently from run to run (a learner whose ReLU backward masks
+with ``dout > 0`` once got the N=1 check's point when all five signs of x and
+dout happened to agree). Here every shipped sample is graded on many seeds,
+in this process: the sample's ``layers.py`` is imported as a module of its
+own, and each request goes through the worker's own ``Server.handle`` and the
+grader's own judging (no sandbox, so hundreds of seeds take seconds).
+"""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from autograder.checks.layers import all_checks as layer_checks
+from autograder.engine import grade_one
+from autograder.qa import samples
+from autograder.sandbox.package_guest import Server
+
+LAYERS = "cs_convnet/layers.py"
+SEEDS = range(150)
+
+
+class InProcessWorker:
+    """The sandboxed worker's request/reply path, run here on an already imported module."""
+
+    def __init__(self, layers_module):
+        self.server = Server(channel=None, np=np)
+        self.server.modules["cs_convnet.layers"] = layers_module
+
+    def request(self, header, arrays=(), timeout=None, oracle=None):
+        return self.server.answer(header, list(arrays))
+
+
+def sample_layers(name, tmp_path):
+    """The sample's patched layers.py, imported as a module of the cs_convnet package."""
+    sample = samples.load(name)
+    assert all(patch["file"] == LAYERS for patch in sample["patches"]), \
+        f"{name} patches files other than {LAYERS}: widen this test to them"
+    path = samples.materialize(name, tmp_path / name) / LAYERS
+    spec = importlib.util.spec_from_file_location(f"cs_convnet._sample_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def failing_checks(worker, checks, seed):
+    rng = np.random.default_rng(seed)
+    results = [grade_one._run_check(check, worker, rng, {}, {}, None, []) for check in checks]
+    return sorted(r["name"] for r in results if not r["passed"])
+
+
+@pytest.mark.usefixtures("blas_single_thread")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the softmax sample's own bug
+@pytest.mark.parametrize("name", samples.names())
+def test_each_sample_fails_exactly_its_checks_on_every_seed(tmp_path, name):
+    """Do the reference and each buggy sample get the same failing checks on 150 seeds?"""
+    checks = layer_checks()
+    expected = sorted(samples.load(name)["expected_failing"])
+    worker = InProcessWorker(sample_layers(name, tmp_path))
+    differing = {seed: failing for seed in SEEDS
+                 if (failing := failing_checks(worker, checks, seed)) != expected}
+    assert not differing, f"{name}: expected {expected} on every seed, got {differing}"
