@@ -36,6 +36,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
 include "_conv_planes.pxi"
+include "_plane_sum.pxi"
 
 
 cdef inline void _gemm(char transa, char transb, int m, int n, int k, const floating* a, int lda,
@@ -46,15 +47,6 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k, const floa
         sgemm(&transa, &transb, &m, &n, &k, &one, <float*>a, &lda, <float*>b, &ldb, &beta, c, &ldc)
     else:
         dgemm(&transa, &transb, &m, &n, &k, &one, <double*>a, &lda, <double*>b, &ldb, &beta, c, &ldc)
-
-
-cdef inline double _sum(const floating* values, Py_ssize_t n) noexcept nogil:
-    """The sum of n values, in double."""
-    cdef double total = 0
-    cdef Py_ssize_t i
-    for i in range(n):
-        total = total + values[i]
-    return total
 
 
 def _check(bint ok, str message):
@@ -178,7 +170,7 @@ def conv_backward(const floating[:, :, :, ::1] x, const floating[:, ::1] w_rows,
                               H, W, HH, WW, pad, stride, H_out, W_out)
             d = dout_ptr + n * F * P
             for f in range(F):
-                db_parts_ptr[tid * F + f] += _sum(d + f * P, P)
+                db_parts_ptr[tid * F + f] += _plane_sum(d + f * P, P)
             # dw_t^T (K, F) row-major = column-major (F, K): dout_n (as column-major (P, F))^T @ cols_n (P, K).
             # The transpose of dw, because BLAS runs this orientation faster (1.1-1.6x here, most on F = 32).
             _gemm(c'T', c'N', <int>F, <int>K, <int>P, d, <int>P, col, <int>P, 1, parts_ptr + tid * F * K, <int>F)
@@ -409,7 +401,7 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
             for f in range(F):
                 d = dout_ptr + (n * F + f) * H * W
                 _winograd_gradient(d, z + f * T, ms, H, W, th, tw)
-                db_ptr[tid * F + f] += _sum(d, H * W)
+                db_ptr[tid * F + f] += _plane_sum(d, H * W)
             for k in range(16):
                 # dU_k (F, C) row-major = column-major (C, F) += V_k (as column-major (T, C))^T @ Z_k (T, F)
                 _gemm(c'T', c'N', <int>C, <int>F, <int>T, v + k * vs, <int>T, z + k * ms, <int>T,
