@@ -7,7 +7,9 @@ with ``dout > 0`` once got the N=1 check's point when all five signs of x and
 dout happened to agree). Here every shipped sample is graded on many seeds,
 in this process: the sample's ``layers.py`` is imported as a module of its
 own, and each request goes through the worker's own ``Server.handle`` and the
-grader's own judging (no sandbox, so hundreds of seeds take seconds).
+grader's own judging (no sandbox, so hundreds of seeds take seconds). The
+classic mutants of ``layers.py`` (one textbook bug each) must likewise lose
+points on their function whatever the seed.
 """
 
 import importlib.util
@@ -17,7 +19,7 @@ import pytest
 
 from autograder.checks.layers import all_checks as layer_checks
 from autograder.engine import grade_one
-from autograder.qa import samples
+from autograder.qa import mutation, samples
 from autograder.sandbox.package_guest import Server
 
 LAYERS = "cs_convnet/layers.py"
@@ -35,16 +37,21 @@ class InProcessWorker:
         return self.server.answer(header, list(arrays))
 
 
-def sample_layers(name, tmp_path):
-    """The sample's patched layers.py, imported as a module of the cs_convnet package."""
-    sample = samples.load(name)
-    assert all(patch["file"] == LAYERS for patch in sample["patches"]), \
-        f"{name} patches files other than {LAYERS}: widen this test to them"
-    path = samples.materialize(name, tmp_path / name) / LAYERS
-    spec = importlib.util.spec_from_file_location(f"cs_convnet._sample_{name}", path)
+def layers_module(files, name, tmp_path):
+    """``files[LAYERS]`` imported as a module of the cs_convnet package (its relative imports work)."""
+    path = samples.write_submission({LAYERS: files[LAYERS]}, tmp_path / name) / LAYERS
+    spec = importlib.util.spec_from_file_location(f"cs_convnet._graded_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def sample_layers(name, tmp_path):
+    """The sample's patched layers.py, imported."""
+    sample = samples.load(name)
+    assert all(patch["file"] == LAYERS for patch in sample["patches"]), \
+        f"{name} patches files other than {LAYERS}: widen this test to them"
+    return layers_module(samples.apply_patches(samples.reference_files(), sample["patches"], name), name, tmp_path)
 
 
 def failing_checks(worker, checks, seed):
@@ -64,3 +71,25 @@ def test_each_sample_fails_exactly_its_checks_on_every_seed(tmp_path, name):
     differing = {seed: failing for seed in SEEDS
                  if (failing := failing_checks(worker, checks, seed)) != expected}
     assert not differing, f"{name}: expected {expected} on every seed, got {differing}"
+
+
+LAYER_MUTANTS = [m for m in mutation.all_mutants("classic") if m.file == LAYERS]
+
+
+def test_classic_layer_mutants_exist():
+    assert len(LAYER_MUTANTS) >= 30
+
+
+@pytest.mark.usefixtures("blas_single_thread")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the mutants' own overflows and invalid values
+@pytest.mark.parametrize("mutant", LAYER_MUTANTS, ids=lambda m: m.id)
+def test_classic_layer_mutant_loses_points_on_every_seed(tmp_path, mutant):
+    """Does each textbook bug in layers.py fail a check of its function on 40 seeds?"""
+    files = samples.apply_patches(samples.reference_files(),
+                                  [{"file": mutant.file, "old": mutant.old, "new": mutant.new}], mutant.id)
+    worker = InProcessWorker(layers_module(files, mutant.id.replace(":", "_"), tmp_path))
+    checks = [c for c in layer_checks() if c.function == mutant.function]
+    assert checks, f"no hidden check targets {mutant.function}"
+    survived = [seed for seed in range(40) if not failing_checks(worker, checks, seed)]
+    assert not survived, f"{mutant.id} ({mutant.description}) passed every check of {mutant.function} " \
+                         f"on seeds {survived}"
