@@ -17,6 +17,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from autograder.checks import all_checks
 from autograder.checks.layers import all_checks as layer_checks
 from autograder.engine import grade_one
 from autograder.qa import mutation, samples
@@ -27,7 +28,12 @@ SEEDS = range(150)
 
 
 class InProcessWorker:
-    """The sandboxed worker's request/reply path, run here on an already imported module."""
+    """The sandboxed worker's request/reply path, run here with ``layers_module`` as cs_convnet.layers.
+
+    The module is a copy loaded from a file, so a classifier check's proxies (installed where a
+    cs_convnet module holds one of its functions) find nothing to replace: the instructor's
+    classifiers run on the instructor's layers directly, the values the oracle would return.
+    """
 
     def __init__(self, layers_module):
         self.server = Server(channel=None, np=np)
@@ -93,3 +99,12 @@ def test_classic_layer_mutant_loses_points_on_every_seed(tmp_path, mutant):
     survived = [seed for seed in range(40) if not failing_checks(worker, checks, seed)]
     assert not survived, f"{mutant.id} ({mutant.description}) passed every check of {mutant.function} " \
                          f"on seeds {survived}"
+
+
+@pytest.mark.usefixtures("blas_single_thread")
+def test_the_reference_passes_every_check_on_every_seed(tmp_path):
+    """Does the instructor's code pass every hidden check (layers, update rules, classifiers) on 60 seeds?"""
+    checks = all_checks()
+    worker = InProcessWorker(layers_module(samples.reference_files(), "reference", tmp_path))
+    failing = {seed: names for seed in range(60) if (names := failing_checks(worker, checks, seed))}
+    assert not failing
