@@ -22,21 +22,23 @@ include "_plane_sum.pxi"
 
 
 cdef double _plane_squares(const floating* p, Py_ssize_t plane, double shift) noexcept nogil:
-    """sum((p[i] - shift)**2) over one plane, as :func:`_plane_sum`."""
+    """sum((p[i] - shift)**2) over one plane, in blocks as :func:`_plane_sum`."""
     cdef floating lanes[LANES]
     cdef floating s = <floating>shift, d
-    cdef Py_ssize_t i, j, whole = plane - plane % LANES
+    cdef Py_ssize_t start, i, j, stop, whole = plane - plane % LANES
     cdef double total = 0.0
-    for j in range(LANES):
-        lanes[j] = 0
-    for i in range(0, whole, LANES):
+    for start in range(0, whole, BLOCK):
+        stop = min(start + BLOCK, whole)
         for j in range(LANES):
-            d = p[i + j] - s
-            lanes[j] = lanes[j] + d * d
+            lanes[j] = 0
+        for i in range(start, stop, LANES):
+            for j in range(LANES):
+                d = p[i + j] - s
+                lanes[j] = lanes[j] + d * d
+        for j in range(LANES):
+            total = total + lanes[j]
     for i in range(whole, plane):
         total = total + (p[i] - s) * (p[i] - s)
-    for j in range(LANES):
-        total = total + lanes[j]
     return total
 
 
@@ -94,20 +96,22 @@ def normalize_relu(const floating[:, :, :, ::1] x, const double[::1] mean, const
 
 
 cdef double _plane_dot(const floating* a, const floating* p, Py_ssize_t plane, double shift) noexcept nogil:
-    """sum(a[i] * (p[i] - shift)) over one plane, as :func:`_plane_sum`."""
+    """sum(a[i] * (p[i] - shift)) over one plane, in blocks as :func:`_plane_sum`."""
     cdef floating lanes[LANES]
     cdef floating s = <floating>shift
-    cdef Py_ssize_t i, j, whole = plane - plane % LANES
+    cdef Py_ssize_t start, i, j, stop, whole = plane - plane % LANES
     cdef double total = 0.0
-    for j in range(LANES):
-        lanes[j] = 0
-    for i in range(0, whole, LANES):
+    for start in range(0, whole, BLOCK):
+        stop = min(start + BLOCK, whole)
         for j in range(LANES):
-            lanes[j] = lanes[j] + a[i + j] * (p[i + j] - s)
+            lanes[j] = 0
+        for i in range(start, stop, LANES):
+            for j in range(LANES):
+                lanes[j] = lanes[j] + a[i + j] * (p[i + j] - s)
+        for j in range(LANES):
+            total = total + lanes[j]
     for i in range(whole, plane):
         total = total + a[i] * (p[i] - s)
-    for j in range(LANES):
-        total = total + lanes[j]
     return total
 
 

@@ -173,15 +173,16 @@ def _relu_dout(rng, args, out):
     """A normal dout that disagrees in sign with x somewhere on each side of the kink.
 
     Where x < 0 < dout a mask taken from dout lets gradient through; where
-    dout < 0 < x it blocks it. With N=1 and five values, an unconstrained draw
-    let that bug pass one run in 32.
+    dout < 0 < x it blocks it. With N=1 and five to eleven values, an
+    unconstrained draw let that bug pass up to one run in 32 (five values).
     """
     x = args[0]
     dout = rng.normal(size=np.shape(out))
     for side, sign in ((x < 0, 1.0), (x > 0, -1.0)):
         where = np.flatnonzero(side)
-        k = where[rng.integers(where.size)]
-        dout.flat[k] = sign * np.abs(dout.flat[k])
+        if where.size:  # _relu_inputs puts both signs in x; another input family may not
+            k = where[rng.integers(where.size)]
+            dout.flat[k] = sign * np.abs(dout.flat[k])
     return dout
 
 

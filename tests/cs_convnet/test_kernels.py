@@ -226,6 +226,26 @@ def test_winograd_conv_matches_naive(N, C, F, H, W, winograd, threads, dtype, mo
 
 
 @needs_cython
+@pytest.mark.parametrize("strategy, C", [("sharded", 1), ("winograd", 8)])
+def test_float32_bias_gradient_stays_accurate_on_large_planes(strategy, C):
+    """Is db summed to float32 rounding of short blocks, not of a run of 12,000 float32 additions?
+
+    dout near 1 everywhere makes every partial sum large. Eight float32 running sums over a
+    512x512 plane (the first version, emulated in numpy) miss the exact db by 7e-7 to 1.1e-6 of
+    it; summed in blocks of 256 values, then in double, by 1e-8 to 3e-8.
+    """
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, C, 512, 512)).astype(np.float32)
+    w, b = rng.standard_normal((2, C, 3, 3)).astype(np.float32), np.zeros(2, np.float32)
+    with kernels.using_conv_strategy(strategy):
+        out, cache = fast_layers.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1}, backend="cython")
+        dout = (1.0 + 0.1 * rng.standard_normal(out.shape)).astype(np.float32)
+        _, _, db = fast_layers.conv_backward_fast(dout, cache, need_dx=False)
+    exact = dout.astype(np.float64).sum(axis=(0, 2, 3))
+    assert np.max(np.abs(db - exact) / exact) < 1e-7
+
+
+@needs_cython
 @pytest.mark.parametrize("N, F", [(0, 8), (2, 0)], ids=["no-images", "no-filters"])
 def test_winograd_conv_of_empty_batches_and_filter_banks(N, F):
     """No images or no filters: shapes and zeros as the naive layer's, no error."""

@@ -3,11 +3,13 @@
 The hidden checks draw fresh inputs on every grading run. A family whose
 inputs only sometimes separate a bug from the right answer grades the same
 submission differently from run to run (a learner whose ReLU backward masks
-with ``dout > 0`` once got the N=1 check's point when all five signs of x and
+with ``dout > 0`` once got the N=1 check's point when every sign of x and
 dout happened to agree). Here every shipped sample is graded on many seeds,
 in this process: the sample's ``layers.py`` is imported as a module of its
-own, and each request goes through the worker's own ``Server.handle`` and the
-grader's own judging (no sandbox, so hundreds of seeds take seconds). The
+own, and each request goes through the worker's own ``Server.answer`` and the
+grader's own ``_run_check`` and judging. What is left out is the transport
+(no sandbox, no encoding of frames, no timeouts or restarts, no oracle
+proxies: see :class:`InProcessWorker`), so hundreds of seeds take seconds. The
 classic mutants of ``layers.py`` (one textbook bug each) must likewise lose
 points on their function whatever the seed.
 """
@@ -70,7 +72,7 @@ def failing_checks(worker, checks, seed):
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the softmax sample's own bug
 @pytest.mark.parametrize("name", samples.names())
 def test_each_sample_fails_exactly_its_checks_on_every_seed(tmp_path, name):
-    """Do the reference and each buggy sample get the same failing checks on 150 seeds?"""
+    """Do the reference and each buggy sample fail the same layer checks on each of 150 seeds?"""
     checks = layer_checks()
     expected = sorted(samples.load(name)["expected_failing"])
     worker = InProcessWorker(sample_layers(name, tmp_path))
