@@ -85,6 +85,7 @@ LAYER_MUTANTS = [m for m in mutation.all_mutants("classic") if m.file == LAYERS]
 
 
 def test_classic_layer_mutants_exist():
+    """Are the classic layers.py mutants still found (their text still occurs in the reference)?"""
     assert len(LAYER_MUTANTS) >= 30
 
 
