@@ -21,27 +21,6 @@ from libc.math cimport sqrt
 include "_plane_sum.pxi"
 
 
-cdef double _plane_squares(const floating* p, Py_ssize_t plane, double shift) noexcept nogil:
-    """sum((p[i] - shift)**2) over one plane, in blocks as :func:`_plane_sum`."""
-    cdef floating lanes[LANES]
-    cdef floating s = <floating>shift, d
-    cdef Py_ssize_t start, i, j, stop, whole = plane - plane % LANES
-    cdef double total = 0.0
-    for start in range(0, whole, BLOCK):
-        stop = min(start + BLOCK, whole)
-        for j in range(LANES):
-            lanes[j] = 0
-        for i in range(start, stop, LANES):
-            for j in range(LANES):
-                d = p[i + j] - s
-                lanes[j] = lanes[j] + d * d
-        for j in range(LANES):
-            total = total + lanes[j]
-    for i in range(whole, plane):
-        total = total + (p[i] - s) * (p[i] - s)
-    return total
-
-
 cdef void _channel_mean_var(const floating* x, Py_ssize_t N, Py_ssize_t plane, Py_ssize_t stride,
                             double* mean, double* var) noexcept nogil:
     """Mean and biased variance of N planes of ``plane`` values, ``stride`` apart.
@@ -93,26 +72,6 @@ def normalize_relu(const floating[:, :, :, ::1] x, const double[::1] mean, const
     for c in prange(C, nogil=True, num_threads=num_threads, schedule="static"):
         _channel_normalize_relu(&x[0, c, 0, 0], &out[0, c, 0, 0], N, plane, C * plane,
                                 <floating>mean[c], <floating>scale[c], <floating>beta[c])
-
-
-cdef double _plane_dot(const floating* a, const floating* p, Py_ssize_t plane, double shift) noexcept nogil:
-    """sum(a[i] * (p[i] - shift)) over one plane, in blocks as :func:`_plane_sum`."""
-    cdef floating lanes[LANES]
-    cdef floating s = <floating>shift
-    cdef Py_ssize_t start, i, j, stop, whole = plane - plane % LANES
-    cdef double total = 0.0
-    for start in range(0, whole, BLOCK):
-        stop = min(start + BLOCK, whole)
-        for j in range(LANES):
-            lanes[j] = 0
-        for i in range(start, stop, LANES):
-            for j in range(LANES):
-                lanes[j] = lanes[j] + a[i + j] * (p[i + j] - s)
-        for j in range(LANES):
-            total = total + lanes[j]
-    for i in range(whole, plane):
-        total = total + a[i] * (p[i] - s)
-    return total
 
 
 cdef void _plane_relu_mask(const floating* dout, const floating* out, floating* dy, Py_ssize_t plane) noexcept nogil:
