@@ -278,12 +278,24 @@ def winograd_workspace(Py_ssize_t C, Py_ssize_t F, Py_ssize_t H, Py_ssize_t W):
     return 16 * (C * T + _WINOGRAD_GAP), 16 * (F * T + _WINOGRAD_GAP)
 
 
+def _check_winograd_work(Py_ssize_t v_rows, Py_ssize_t v_length, Py_ssize_t m_rows, Py_ssize_t m_length,
+                         Py_ssize_t C, Py_ssize_t T, Py_ssize_t F, int num_threads):
+    """The checks both Winograd kernels make: thread count, the V and M work buffers, BLAS's 32-bit sizes."""
+    cdef Py_ssize_t vs = C * T + _WINOGRAD_GAP, ms = F * T + _WINOGRAD_GAP
+    _check(num_threads >= 1, f"num_threads must be >= 1, got {num_threads}")
+    _check(v_rows >= num_threads and v_length == 16 * vs and m_rows >= num_threads and m_length == 16 * ms,
+           f"V and M must have shape ({num_threads}, {16 * vs}) and ({num_threads}, {16 * ms})")
+    for name, value in (("C", C), ("T", T), ("F", F)):
+        _check_int(value, name)
+    _check(C > 0, "x has no channels")
+
+
 def winograd_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] U, const floating[::1] b,
                      floating[:, :, :, ::1] out, floating[:, ::1] V, floating[:, ::1] M, int num_threads=1):
     """out (N, F, H, W) = the convolution of x (N, C, H, W) with 3x3 filters, stride 1, pad 1, plus b (F,),
     by Winograd's F(2x2, 3x3).
 
-    U: the filters transformed, (16, F, C) (``cs_convnet.fast_layers.winograd_weights``). V and M:
+    U: the filters transformed, (16, F, C) (:func:`winograd_weights`). V and M:
     work space, a row per thread, of the lengths :func:`winograd_workspace` gives.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], F = out.shape[1]
@@ -294,12 +306,7 @@ def winograd_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] U
            f"U must have shape {(16, F, C)}, got {(U.shape[0], U.shape[1], U.shape[2])}")
     _check(out.shape[0] == N and out.shape[2] == H and out.shape[3] == W and b.shape[0] == F,
            f"out must have shape {(N, F, H, W)} and b {(F,)}")
-    _check(num_threads >= 1, f"num_threads must be >= 1, got {num_threads}")
-    _check(V.shape[0] >= num_threads and V.shape[1] == 16 * vs and M.shape[0] >= num_threads and M.shape[1] == 16 * ms,
-           f"V and M must have shape ({num_threads}, {16 * vs}) and ({num_threads}, {16 * ms})")
-    for name, value in (("C", C), ("T", T), ("F", F)):
-        _check_int(value, name)
-    _check(C > 0, "x has no channels")
+    _check_winograd_work(V.shape[0], V.shape[1], M.shape[0], M.shape[1], C, T, F, num_threads)
     if N * F * H * W == 0:
         return
     cdef const floating* x_ptr = &x[0, 0, 0, 0]
@@ -357,7 +364,7 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
                               floating[:, ::1] V, floating[:, ::1] M, int num_threads=1):
     """The gradients of :func:`winograd_forward` with respect to U and b, each thread's share apart:
     dU_parts[t] (16*F*C, i.e. (16, F, C)) and db_parts[t] (F,), overwritten; their sums over the threads
-    are dU and db (the filters' gradient is G^T dU G: ``cs_convnet.fast_layers``).
+    are dU and db (the filters' gradient is G^T dU G: :func:`winograd_filter_gradient`).
 
     x (N, C, H, W) as in the forward pass, dout (N, F, H, W); V and M: work space as for
     :func:`winograd_forward` (M receives the transformed output gradient).
@@ -368,15 +375,10 @@ def winograd_backward_weights(const floating[:, :, :, ::1] x, const floating[:, 
     cdef Py_ssize_t vs = C * T + _WINOGRAD_GAP, ms = F * T + _WINOGRAD_GAP
     _check(dout.shape[0] == N and dout.shape[2] == H and dout.shape[3] == W,
            f"dout must have shape {(N, F, H, W)}, got {(dout.shape[0], F, dout.shape[2], dout.shape[3])}")
-    _check(num_threads >= 1, f"num_threads must be >= 1, got {num_threads}")
+    _check_winograd_work(V.shape[0], V.shape[1], M.shape[0], M.shape[1], C, T, F, num_threads)
     _check(dU_parts.shape[0] >= num_threads and dU_parts.shape[1] == 16 * F * C
            and db_parts.shape[0] >= num_threads and db_parts.shape[1] == F,
            f"dU_parts and db_parts must have shape ({num_threads}, {16 * F * C}) and ({num_threads}, {F})")
-    _check(V.shape[0] >= num_threads and V.shape[1] == 16 * vs and M.shape[0] >= num_threads and M.shape[1] == 16 * ms,
-           f"V and M must have shape ({num_threads}, {16 * vs}) and ({num_threads}, {16 * ms})")
-    for name, value in (("C", C), ("T", T), ("F", F)):
-        _check_int(value, name)
-    _check(C > 0, "x has no channels")
     dU_parts[:, :] = 0
     db_parts[:, :] = 0
     if N * F * H * W == 0:
